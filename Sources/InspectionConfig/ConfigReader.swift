@@ -1,0 +1,107 @@
+import Foundation
+import Yams
+
+/// Walks a YAML mapping, reading known settings and rejecting unknown ones, so that a typo in a
+/// setting's name is an error that names it instead of a default silently used.
+struct ConfigReader {
+    let file: String
+    let path: String
+    let node: Node?
+    private(set) var used: Set<String> = []
+
+    init(file: String, path: String, node: Node?) {
+        self.file = file; self.path = path; self.node = node
+    }
+
+    func fail(_ key: String, _ message: String, _ at: Node? = nil) -> ConfigError {
+        ConfigError(file: file, line: (at ?? node)?.mark?.line, setting: path.isEmpty ? key : (key.isEmpty ? path : path + "." + key),
+                    message: message)
+    }
+
+    func value(_ key: String) -> Node? {
+        guard case .mapping(let m)? = node else { return nil }
+        for (k, v) in m where k.string == key {
+            if case .scalar(let s) = v, s.style == .plain, ["", "~", "null", "Null", "NULL"].contains(s.string) { return nil }
+            return v
+        }
+        return nil
+    }
+
+    mutating func section(_ key: String) throws(ConfigError) -> ConfigReader {
+        used.insert(key)
+        guard let v = value(key) else { return ConfigReader(file: file, path: join(key), node: nil) }
+        guard case .mapping = v else { throw fail(key, "must be a mapping of settings", v) }
+        return ConfigReader(file: file, path: join(key), node: v)
+    }
+
+    func join(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    /// Keys present in the mapping.
+    var keys: [(String, Node)] {
+        guard case .mapping(let m)? = node else { return [] }
+        return m.map { ($0.key.string ?? "", $0.value) }
+    }
+
+    mutating func string(_ key: String) throws(ConfigError) -> String? {
+        used.insert(key)
+        guard let v = value(key) else { return nil }
+        guard case .scalar(let s) = v else { throw fail(key, "must be a text value", v) }
+        return s.string
+    }
+
+    mutating func bool(_ key: String) throws(ConfigError) -> Bool? {
+        used.insert(key)
+        guard let v = value(key) else { return nil }
+        guard let b = v.bool else { throw fail(key, "\"\(v.string ?? "?")\" is not true or false", v) }
+        return b
+    }
+
+    mutating func int(_ key: String, min lo: Int = Int.min, max hi: Int = Int.max) throws(ConfigError) -> Int? {
+        used.insert(key)
+        guard let v = value(key) else { return nil }
+        guard let i = v.int else { throw fail(key, "\"\(v.string ?? "?")\" is not a whole number", v) }
+        guard i >= lo && i <= hi else {
+            throw fail(key, "\(i) is out of range (\(lo == Int.min ? "" : String(lo))…\(hi == Int.max ? "" : String(hi)))", v)
+        }
+        return i
+    }
+
+    mutating func double(_ key: String, min lo: Double = -.infinity) throws(ConfigError) -> Double? {
+        used.insert(key)
+        guard let v = value(key) else { return nil }
+        guard let d = v.float ?? v.int.map(Double.init), d.isFinite else {
+            throw fail(key, "\"\(v.string ?? "?")\" is not a number", v)
+        }
+        guard d >= lo else { throw fail(key, "\(d) must be at least \(lo)", v) }
+        return d
+    }
+
+    /// A duration: a number of seconds, or a number with a unit: `ms`, `s`, `m`, `h`, `d`.
+    mutating func duration(_ key: String) throws(ConfigError) -> Int64? {
+        used.insert(key)
+        guard let v = value(key) else { return nil }
+        guard let text = v.string, let ms = Self.parseDuration(text) else {
+            throw fail(key, "\"\(v.string ?? "?")\" is not a duration (seconds, or e.g. 500ms, 120s, 30m, 2h, 7d)", v)
+        }
+        return ms
+    }
+
+    static func parseDuration(_ text: String) -> Int64? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (u, scale) in units where t.hasSuffix(u) {
+            let num = t.dropLast(u.count).trimmingCharacters(in: .whitespaces)
+            guard let d = Double(num), d >= 0, d.isFinite else { return nil }
+            return Int64((d * scale).rounded())
+        }
+        guard let d = Double(t), d >= 0, d.isFinite else { return nil }
+        return Int64((d * 1000).rounded())
+    }
+
+    /// Throws for a key this reader did not ask for.
+    func rejectUnknown() throws(ConfigError) {
+        for (k, v) in keys where !used.contains(k) {
+            throw ConfigError(file: file, line: v.mark?.line, setting: join(k), message: "unknown setting")
+        }
+    }
+}

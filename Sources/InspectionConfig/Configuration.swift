@@ -1,0 +1,101 @@
+import Foundation
+import InspectionCore
+import Yams
+
+/// The product's one configuration file (YAML). Every setting has SPEC's default, so an empty
+/// file is a valid configuration; `Config/inspection-watch.yaml` lists them all, commented.
+public struct Configuration: Sendable, Equatable {
+    public var engine = EngineSettings()
+    /// Where `serve` and `import` read the registry files.
+    public var registryDir: String?
+    public var coordinates: CoordinateSystem = .wgs84
+
+    public init() {}
+
+    public static func load(path: String) throws(ConfigError) -> Configuration {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ConfigError(file: path, line: nil, setting: "", message: "cannot read the file (\(error.localizedDescription))")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    public static func parse(_ text: String, file: String = "config") throws(ConfigError) -> Configuration {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch {
+            throw ConfigError(file: file, line: nil, setting: "", message: "not valid YAML: \(error)")
+        }
+        if let root, case .scalar(let s) = root, !s.string.isEmpty {
+            throw ConfigError(file: file, line: root.mark?.line, setting: "", message: "must be a mapping of settings")
+        }
+        var top = ConfigReader(file: file, path: "", node: root)
+        var c = Configuration()
+
+        if let tz = try top.string("time_zone") {
+            guard let cal = LocalCalendar(identifier: tz) else {
+                throw top.fail("time_zone", "\"\(tz)\" is not a known time zone (e.g. Asia/Shanghai)")
+            }
+            c.engine.calendar = cal
+        }
+
+        var registry = try top.section("registry")
+        c.registryDir = try registry.string("dir")
+        if let cs = try registry.string("coordinates") {
+            guard let v = CoordinateSystem(rawValue: cs.lowercased()) else {
+                throw registry.fail("coordinates", "\"\(cs)\" is not one of wgs84, gcj02, bd09")
+            }
+            c.coordinates = v
+        }
+        try registry.rejectUnknown()
+
+        var visits = try top.section("visits")
+        if let v = try visits.double("site_margin_m", min: 0) { c.engine.siteMarginM = v }
+        if let v = try visits.duration("exit_grace") { c.engine.exitGrace = v }
+        if let v = try visits.duration("max_gap") { c.engine.maxGap = v }
+        if let v = try visits.duration("min_dwell") { c.engine.minDwell = v }
+        try visits.rejectUnknown()
+
+        var input = try top.section("input")
+        if let v = try input.double("max_speed_kmh", min: 1) { c.engine.maxSpeedKmh = v }
+        if let v = try input.int("reanchor_fixes", min: 1, max: 100) { c.engine.reanchorFixes = v }
+        if let v = try input.duration("max_future") { c.engine.maxFuture = v }
+        try input.rejectUnknown()
+
+        var rules = try top.section("rules")
+        if let v = try rules.duration("task_slack") { c.engine.taskSlack = v }
+        if let v = try rules.duration("announce_lead") { c.engine.announceLead = v }
+        if let v = try rules.duration("repeat_window") { c.engine.repeatWindow = v }
+        if let v = try rules.duration("multi_agency_window") { c.engine.multiAgencyWindow = v }
+        if let v = try rules.int("multi_agency_threshold", min: 2) { c.engine.multiAgencyThreshold = v }
+        if let v = try rules.int("annual_cap", min: 0) { c.engine.annualCap = v }
+        if let v = try rules.int("reasonable_cap", min: 0) { c.engine.reasonableCap = v }
+        if let v = try rules.duration("silent_gap") { c.engine.silentGap = v }
+        if let v = try rules.double("silent_radius_m", min: 0) { c.engine.silentRadiusM = v }
+        try rules.rejectUnknown()
+
+        var kinds = try top.section("kinds")
+        for kind in TaskKind.allCases {
+            var k = try kinds.section(kind.rawValue)
+            var policy = c.engine.policy(kind)
+            if let v = try k.bool("announcement_required") { policy.announcementRequired = v }
+            if let v = try k.bool("counts_towards_cap") { policy.countsTowardsCap = v }
+            try k.rejectUnknown()
+            c.engine.kinds[kind] = policy
+        }
+        try kinds.rejectUnknown()
+
+        var severity = try top.section("severity")
+        for kind in AlertKind.allCases {
+            if let s = try severity.string(kind.rawValue) {
+                guard let v = Severity(rawValue: s.lowercased()) else {
+                    throw severity.fail(kind.rawValue, "\"\(s)\" is not one of " + Severity.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                c.engine.severities[kind] = v
+            }
+        }
+        try severity.rejectUnknown()
+
+        try top.rejectUnknown()
+        return c
+    }
+}

@@ -1,0 +1,200 @@
+/// One vehicle's state: the input filters of SPEC §3.3 and the stay/visit machine of SPEC §4.1.
+///
+/// Fed one fix at a time in the vehicle's own time order; it never reads a clock, and what happened
+/// goes into the caller's event buffer. A position that opens a visit reports it at once.
+public struct VehicleTrack: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case accepted
+        /// Implies an impossible speed; held until three such fixes agree (then accepted) or dropped.
+        case held
+        case duplicate
+        case late
+    }
+
+    /// Last fix fed to visit detection.
+    public private(set) var last: Fix?
+    /// Timestamp of the last fix offered that was neither late nor a duplicate.
+    public private(set) var lastSeen: Millis = .min
+    var pending: [Fix] = []
+    var stay: Stay?
+    /// Fixes fed to visit detection so far (re-anchoring accepts several at once).
+    public private(set) var acceptedCount = 0
+
+    struct Stay: Sendable {
+        var site: Int32
+        var first: Millis
+        var lastAt: Millis
+        var lastFed: Millis
+        /// Positions from the first to the last at the site, excursions that came back included.
+        var points: Int32
+        var opened: Bool
+        /// Positions not at the site since the last one at it (at most `exit_grace` long).
+        var excursion: [Fix]
+        /// A silent gap whose far end began an excursion: inside the stay only if the vehicle returns.
+        var pendingSilent: (from: Fix, to: Fix)?
+    }
+
+    public init() {}
+
+    /// The open stay, if any: (site, first position, visit opened).
+    public var openStay: (site: Int32, start: Millis, opened: Bool)? {
+        stay.map { ($0.site, $0.first, $0.opened) }
+    }
+
+    /// Offers a fix that passed `PositionCheck`. Dropped outliers are added to `counts`.
+    @inline(__always)
+    public mutating func offer(_ p: Fix, vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+                               counts: inout RejectCounts, events: inout [TrackEvent]) -> Outcome {
+        if p.ts == lastSeen { return .duplicate }
+        if p.ts < lastSeen { return .late }
+        lastSeen = p.ts
+        guard let anchor = last, Self.speedKmh(anchor, p) > settings.maxSpeedKmh else {
+            if !pending.isEmpty { counts.add(.outlier, pending.count); pending.removeAll(keepingCapacity: true) }
+            accept(p, vehicle: vehicle, index: index, settings: settings, events: &events)
+            return .accepted
+        }
+        if let lp = pending.last, Self.speedKmh(lp, p) <= settings.maxSpeedKmh {
+            pending.append(p)
+        } else {
+            counts.add(.outlier, pending.count)
+            pending.removeAll(keepingCapacity: true)
+            pending.append(p)
+        }
+        if pending.count >= max(1, settings.reanchorFixes) {
+            // The vehicle really moved while unseen: the track re-anchors on these fixes.
+            let fixes = pending
+            pending.removeAll(keepingCapacity: true)
+            for q in fixes { accept(q, vehicle: vehicle, index: index, settings: settings, events: &events) }
+            return .accepted
+        }
+        return .held
+    }
+
+    @inline(__always)
+    static func speedKmh(_ a: Fix, _ b: Fix) -> Double {
+        let dt = Double(b.ts - a.ts) / 1000
+        guard dt > 0 else { return .infinity }
+        return Geo.approxDistanceM(a.lat, a.lon, b.lat, b.lon) / dt * 3.6
+    }
+
+    /// Feeds an accepted fix to visit detection.
+    mutating func accept(_ p: Fix, vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+                         events: inout [TrackEvent]) {
+        let prev = last
+        last = p
+        acceptedCount += 1
+        let before = stay.map { ($0.site, $0.first) }
+        if let redo = step(p, vehicle: vehicle, index: index, settings: settings, events: &events) {
+            drain(redo, vehicle: vehicle, index: index, settings: settings, events: &events)
+        }
+        guard let prev, p.ts - prev.ts > settings.silentGap else { return }
+        if let st = stay, let before, st.site == before.0, st.first == before.1 {
+            if st.lastAt == p.ts {
+                silent(prev, p, excluding: st.site, vehicle: vehicle, index: index, settings: settings, events: &events)
+            } else {
+                stay!.pendingSilent = (prev, p)
+            }
+        } else {
+            silent(prev, p, excluding: nil, vehicle: vehicle, index: index, settings: settings, events: &events)
+        }
+    }
+
+    /// Processes fixes handed back by a stay that ended: they are seen again with no stay open.
+    private mutating func drain(_ redo: [Fix], vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+                                events: inout [TrackEvent]) {
+        var queue = redo
+        var i = 0
+        while i < queue.count {
+            let q = queue[i]
+            i += 1
+            if let more = step(q, vehicle: vehicle, index: index, settings: settings, events: &events) {
+                queue.insert(contentsOf: more, at: i)
+            }
+        }
+    }
+
+    /// One fix through the stay machine. Returns the fixes to process again when a stay ended on it
+    /// (its excursion and the fix itself), nil otherwise.
+    private mutating func step(_ q: Fix, vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+                               events: inout [TrackEvent]) -> [Fix]? {
+        guard var st = stay else {
+            guard let site = index.bestSite(lat: q.lat, lon: q.lon) else { return nil }
+            var fresh = Stay(site: site, first: q.ts, lastAt: q.ts, lastFed: q.ts, points: 1, opened: false,
+                             excursion: [], pendingSilent: nil)
+            if settings.minDwell <= 0 {
+                fresh.opened = true
+                events.append(.visitOpened(VisitOpening(vehicle: vehicle, site: site, start: q.ts, at: q.ts, points: 1)))
+            }
+            stay = fresh
+            return nil
+        }
+        stay = nil  // moved out, so the excursion buffer is mutated in place
+        if q.ts - st.lastFed > settings.maxGap {
+            let redo = st.excursion + [q]
+            close(st, vehicle: vehicle, index: index, settings: settings, events: &events)
+            return redo
+        }
+        if index.isAt(site: st.site, lat: q.lat, lon: q.lon) {
+            st.points += Int32(st.excursion.count) + 1
+            st.excursion.removeAll(keepingCapacity: true)
+            st.lastAt = q.ts
+            st.lastFed = q.ts
+            if let ps = st.pendingSilent {
+                st.pendingSilent = nil
+                silent(ps.from, ps.to, excluding: st.site, vehicle: vehicle, index: index, settings: settings, events: &events)
+            }
+            if !st.opened && q.ts - st.first >= settings.minDwell {
+                st.opened = true
+                events.append(.visitOpened(VisitOpening(vehicle: vehicle, site: st.site, start: st.first, at: q.ts,
+                                                        points: st.points)))
+            }
+            stay = st
+            return nil
+        }
+        if st.excursion.isEmpty || q.ts - st.excursion[0].ts <= settings.exitGrace {
+            st.excursion.append(q)
+            st.lastFed = q.ts
+            stay = st
+            return nil
+        }
+        let redo = st.excursion + [q]
+        close(st, vehicle: vehicle, index: index, settings: settings, events: &events)
+        return redo
+    }
+
+    private func close(_ st: Stay, vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+                       events: inout [TrackEvent]) {
+        if st.opened {
+            events.append(.visitClosed(VisitClosing(vehicle: vehicle, site: st.site, start: st.first, end: st.lastAt,
+                                                    points: st.points)))
+        }
+        if let ps = st.pendingSilent {
+            silent(ps.from, ps.to, excluding: nil, vehicle: vehicle, index: index, settings: settings, events: &events)
+        }
+    }
+
+    private func silent(_ from: Fix, _ to: Fix, excluding: Int32?, vehicle: Int32, index: SiteIndex,
+                        settings: EngineSettings, events: inout [TrackEvent]) {
+        let r = settings.silentRadiusM
+        let nearFrom = Set(index.sites(within: r, lat: from.lat, lon: from.lon).map(\.site))
+        guard !nearFrom.isEmpty else { return }
+        let both = index.sites(within: r, lat: to.lat, lon: to.lon).map(\.site)
+            .filter { nearFrom.contains($0) && $0 != excluding }
+        guard let site = both.first else { return }
+        events.append(.trackerSilent(SilentGap(vehicle: vehicle, site: site, from: from, to: to, sites: both)))
+    }
+
+    /// The input ended (offline): open stays close, held outliers are dropped.
+    public mutating func finish(vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+                                counts: inout RejectCounts, events: inout [TrackEvent]) {
+        counts.add(.outlier, pending.count)
+        pending.removeAll()
+        while let st = stay {
+            stay = nil
+            close(st, vehicle: vehicle, index: index, settings: settings, events: &events)
+            if !st.excursion.isEmpty {
+                drain(st.excursion, vehicle: vehicle, index: index, settings: settings, events: &events)
+            }
+        }
+    }
+}

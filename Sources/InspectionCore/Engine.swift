@@ -1,0 +1,125 @@
+/// The whole pipeline of SPEC §3.3–4.4 for a fleet: position → checks → the vehicle's track →
+/// rules → records. The daemon and `replay` both drive this one type, so they agree.
+///
+/// Feed positions in arrival order (replay sorts by time first); nothing here reads a clock.
+public struct Engine: Sendable {
+    public private(set) var registry: Registry
+    public let settings: EngineSettings
+    /// Tracker ids as numbers; registry vehicles first.
+    public private(set) var vehicleIds = ByteInterner(capacity: 4096)
+    /// Agency of each vehicle number (nil for a tracker not in vehicles.csv).
+    private var agencyOf: [String?] = []
+    private var tracks: [VehicleTrack] = []
+    public private(set) var rules: RuleEngine
+    /// Visits opened and not yet closed, by (vehicle, site, start).
+    private var openVisits: [OpenKey: VisitRecord] = [:]
+    private var scratch: [TrackEvent] = []
+    public private(set) var counts = RejectCounts()
+    public private(set) var accepted = 0
+
+    struct OpenKey: Hashable { var vehicle: Int32; var site: Int32; var start: Millis }
+
+    public enum Result: Sendable, Equatable {
+        case accepted
+        case held
+        case rejected(RejectReason)
+    }
+
+    public init(registry: Registry, settings: EngineSettings) {
+        self.registry = registry
+        self.settings = settings
+        self.rules = RuleEngine(settings: settings)
+        for id in registry.vehicles.keys.sorted(by: byteOrder) { _ = vehicleNumber(id) }
+    }
+
+    /// The number of a tracker id (interned on first sight).
+    public mutating func vehicleNumber(_ id: String) -> Int32 {
+        var id = id
+        return id.withUTF8 { vehicleNumber(bytes: $0) }
+    }
+
+    @inline(__always)
+    public mutating func vehicleNumber(bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
+        let n = vehicleIds.intern(bytes)
+        if Int(n) == tracks.count {
+            tracks.append(VehicleTrack())
+            agencyOf.append(registry.vehicles[vehicleIds.string(n)]?.agencyId)
+        }
+        return n
+    }
+
+    public func vehicleId(_ n: Int32) -> String { vehicleIds.string(n) }
+
+    /// One position. Records produced go to `out`; a `late` position is returned as such so the
+    /// caller can keep it for audit.
+    @inline(__always)
+    public mutating func ingest(_ p: Position, into out: inout EngineOutput) -> Result {
+        if let r = PositionCheck.validate(lat: p.lat, lon: p.lon) { counts.add(r); return .rejected(r) }
+        let v = Int(p.vehicle)
+        let acceptedBefore = tracks[v].acceptedCount
+        let outcome = tracks[v].offer(p.fix, vehicle: p.vehicle, index: registry.index, settings: settings,
+                                      counts: &counts, events: &scratch)
+        if !scratch.isEmpty { drainEvents(into: &out) }
+        accepted += tracks[v].acceptedCount - acceptedBefore
+        switch outcome {
+        case .accepted: return .accepted
+        case .held: return .held
+        case .duplicate: counts.add(.duplicate); return .rejected(.duplicate)
+        case .late: counts.add(.late); return .rejected(.late)
+        }
+    }
+
+    /// Counts a position that never reached `ingest` (a parser or transport rejected it).
+    public mutating func count(_ r: RejectReason) { counts.add(r) }
+
+    /// The input ended (offline): open stays close, held outliers are dropped.
+    public mutating func finish(into out: inout EngineOutput) {
+        for v in tracks.indices {
+            tracks[v].finish(vehicle: Int32(v), index: registry.index, settings: settings, counts: &counts, events: &scratch)
+            if !scratch.isEmpty { drainEvents(into: &out) }
+        }
+    }
+
+    private mutating func drainEvents(into out: inout EngineOutput) {
+        let events = scratch
+        scratch.removeAll(keepingCapacity: true)
+        for e in events {
+            switch e {
+            case .visitOpened(let o):
+                let site = registry.site(o.site)
+                let vid = vehicleId(o.vehicle)
+                let visitId = StableID.make("v-", [vid, site.id, String(o.start)])
+                let facts = RuleEngine.VisitFacts(visitId: visitId, vehicleId: vid, agencyId: agencyOf[Int(o.vehicle)],
+                                                  site: site, start: o.start, at: o.at)
+                let (assignment, alerts) = rules.visitOpened(facts, registry: registry)
+                let record = VisitRecord(visitId: visitId, vehicleId: vid, agencyId: facts.agencyId, siteId: site.id,
+                                         enterpriseId: site.enterpriseId, start: o.start, end: nil, points: Int(o.points),
+                                         taskId: assignment.taskId, occasionId: assignment.occasionId, openedAt: o.at)
+                openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = record
+                out.opened.append(record)
+                out.alerts += alerts
+            case .visitClosed(let c):
+                guard var record = openVisits.removeValue(forKey: OpenKey(vehicle: c.vehicle, site: c.site, start: c.start)) else { continue }
+                record.end = c.end
+                record.points = Int(c.points)
+                out.closed.append(record)
+            case .trackerSilent(let g):
+                out.alerts.append(rules.trackerSilent(g, vehicleId: vehicleId(g.vehicle), agencyId: agencyOf[Int(g.vehicle)],
+                                                      registry: registry))
+            }
+        }
+    }
+}
+
+/// What the engine produced since the caller last emptied it.
+public struct EngineOutput: Sendable {
+    public var opened: [VisitRecord] = []
+    public var closed: [VisitRecord] = []
+    public var alerts: [AlertRecord] = []
+    public init() {}
+
+    public var isEmpty: Bool { opened.isEmpty && closed.isEmpty && alerts.isEmpty }
+    public mutating func removeAll() {
+        opened.removeAll(keepingCapacity: true); closed.removeAll(keepingCapacity: true); alerts.removeAll(keepingCapacity: true)
+    }
+}

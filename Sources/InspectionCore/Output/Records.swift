@@ -1,0 +1,77 @@
+/// A visit (入企), SPEC §4.1. `end` is nil while the visit is open.
+public struct VisitRecord: Sendable, Equatable {
+    public var visitId: String
+    public var vehicleId: String
+    public var agencyId: String?
+    public var siteId: String
+    public var enterpriseId: String
+    public var start: Millis
+    public var end: Millis?
+    public var points: Int
+    public var taskId: String?
+    public var occasionId: String
+    /// When the stay reached `min_dwell` and the visit was reported.
+    public var openedAt: Millis
+
+    public var durationS: Double? { end.map { Double($0 - start) / 1000 } }
+
+    public var json: JSONValue {
+        .object([
+            ("visit_id", .string(visitId)),
+            ("vehicle_id", .string(vehicleId)),
+            ("agency_id", .optional(agencyId)),
+            ("site_id", .string(siteId)),
+            ("enterprise_id", .string(enterpriseId)),
+            ("start", .time(start)),
+            ("end", end.map(JSONValue.time) ?? .null),
+            ("duration_s", durationS.map(JSONValue.double) ?? .null),
+            ("points", .int(Int64(points))),
+            ("task_id", .optional(taskId)),
+            ("occasion_id", .string(occasionId)),
+        ])
+    }
+}
+
+/// An alert, SPEC §4.4; `detail` holds the evidence.
+public struct AlertRecord: Sendable, Equatable {
+    public var alertId: String
+    public var kind: AlertKind
+    public var severity: Severity
+    public var at: Millis
+    public var enterpriseId: String
+    public var siteId: String
+    public var agencyId: String?
+    public var vehicleId: String
+    public var visitId: String?
+    public var taskId: String?
+    public var detail: JSONValue
+
+    public var json: JSONValue {
+        .object([
+            ("alert_id", .string(alertId)),
+            ("kind", .string(kind.rawValue)),
+            ("severity", .string(severity.rawValue)),
+            ("at", .time(at)),
+            ("enterprise_id", .string(enterpriseId)),
+            ("site_id", .string(siteId)),
+            ("agency_id", .optional(agencyId)),
+            ("vehicle_id", .string(vehicleId)),
+            ("visit_id", .optional(visitId)),
+            ("task_id", .optional(taskId)),
+            ("detail", detail),
+        ])
+    }
+}
+
+/// Stable ids: the same input gives the same id in every run and on every machine (FNV-1a, 64 bit).
+public enum StableID {
+    public static func make(_ prefix: String, _ parts: [String]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for (i, part) in parts.enumerated() {
+            if i > 0 { h ^= 0x1f; h = h &* 0x100_0000_01b3 }
+            for b in part.utf8 { h ^= UInt64(b); h = h &* 0x100_0000_01b3 }
+        }
+        let hex = String(h, radix: 16)
+        return prefix + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

@@ -1,0 +1,114 @@
+/// Ids compare as byte strings wherever an order is needed (SPEC §2).
+@inline(__always)
+public func byteOrder(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+
+public struct Site: Sendable, Equatable {
+    public var id: String
+    public var enterpriseId: String
+    public var name: String?
+    public var region: String?
+    public var riskClass: String?
+}
+
+public struct Agency: Sendable, Equatable {
+    public enum Jurisdiction: Sendable, Equatable {
+        case everywhere
+        case regions(Set<String>)
+
+        public func covers(_ region: String) -> Bool {
+            switch self {
+            case .everywhere: return true
+            case .regions(let r): return r.contains(region)
+            }
+        }
+    }
+
+    public var id: String
+    public var name: String
+    public var jurisdiction: Jurisdiction
+}
+
+public struct Vehicle: Sendable, Equatable {
+    public var id: String
+    public var agencyId: String
+    public var plate: String?
+}
+
+/// A registered inspection task (检查任务), SPEC §2. Window bounds are inclusive instants.
+public struct InspectionTask: Sendable, Equatable {
+    public enum Status: String, Sendable { case active, cancelled }
+
+    public var id: String
+    public var agencyId: String
+    public var partnerAgencyIds: [String]
+    public var enterpriseId: String
+    public var siteId: String?
+    public var kind: TaskKind
+    public var start: Millis
+    public var end: Millis
+    public var announcedAt: Millis?
+    public var crossRegion: Bool
+    public var status: Status
+
+    public init(id: String, agencyId: String, partnerAgencyIds: [String] = [], enterpriseId: String,
+                siteId: String? = nil, kind: TaskKind, start: Millis, end: Millis, announcedAt: Millis? = nil,
+                crossRegion: Bool = false, status: Status = .active) {
+        self.id = id; self.agencyId = agencyId; self.partnerAgencyIds = partnerAgencyIds
+        self.enterpriseId = enterpriseId; self.siteId = siteId; self.kind = kind
+        self.start = start; self.end = end; self.announcedAt = announcedAt
+        self.crossRegion = crossRegion; self.status = status
+    }
+
+    /// The lead agency and the partners.
+    public var agencies: [String] { [agencyId] + partnerAgencyIds }
+
+    public func involves(agency: String) -> Bool { agencyId == agency || partnerAgencyIds.contains(agency) }
+}
+
+/// The reference data of SPEC §2, validated and indexed. Site numbers (`Int32`) follow `site_id`
+/// byte order, so "the lower site_id" is "the lower number".
+public struct Registry: Sendable {
+    public let sites: [Site]
+    public let index: SiteIndex
+    public let agencies: [String: Agency]
+    public let vehicles: [String: Vehicle]
+    public private(set) var tasks: [String: InspectionTask]
+    /// Task ids by enterprise, for matching.
+    public private(set) var tasksByEnterprise: [String: [String]]
+    public let siteNumbers: [String: Int32]
+    /// Problems that did not stop the load (dropped rings, sites without geometry).
+    public let warnings: [String]
+
+    public init(sites: [(Site, SiteGeometry)], agencies: [Agency], vehicles: [Vehicle], tasks: [InspectionTask],
+                margin: Double, warnings: [String] = []) {
+        let sorted = sites.sorted { byteOrder($0.0.id, $1.0.id) }
+        self.sites = sorted.map(\.0)
+        self.index = SiteIndex(geometries: sorted.map(\.1), margin: margin)
+        var numbers: [String: Int32] = [:]
+        for (i, s) in self.sites.enumerated() { numbers[s.id] = Int32(i) }
+        self.siteNumbers = numbers
+        self.agencies = Dictionary(agencies.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        self.vehicles = Dictionary(vehicles.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        self.tasks = [:]
+        self.tasksByEnterprise = [:]
+        self.warnings = warnings
+        for t in tasks { upsert(t) }
+    }
+
+    /// Adds or replaces a task (the daemon's API amends tasks while running).
+    public mutating func upsert(_ task: InspectionTask) {
+        if let old = tasks[task.id], old.enterpriseId != task.enterpriseId {
+            tasksByEnterprise[old.enterpriseId]?.removeAll { $0 == task.id }
+        }
+        if tasks[task.id] == nil || tasks[task.id]!.enterpriseId != task.enterpriseId {
+            tasksByEnterprise[task.enterpriseId, default: []].append(task.id)
+        }
+        tasks[task.id] = task
+    }
+
+    public func site(_ number: Int32) -> Site { sites[Int(number)] }
+
+    public func tasks(ofEnterprise e: String) -> [InspectionTask] {
+        (tasksByEnterprise[e] ?? []).compactMap { tasks[$0] }
+    }
+}

@@ -1,0 +1,226 @@
+/// Task matching, occasions and the seven alert kinds of SPEC §4.2–4.4.
+///
+/// Fed visit openings and silent gaps in event order; it keeps the occasions it needs to count
+/// with and returns plain records. No clock, no I/O.
+public struct RuleEngine: Sendable {
+    public let settings: EngineSettings
+    public private(set) var occasions: [Occasion] = []
+    private var occasionByKey: [String: Int] = [:]
+    private var occasionsAt: [String: [Int]] = [:]
+
+    public init(settings: EngineSettings) { self.settings = settings }
+
+    /// The visit's fixed facts, as the rules see them.
+    public struct VisitFacts: Sendable {
+        public var visitId: String
+        public var vehicleId: String
+        public var agencyId: String?
+        public var site: Site
+        public var start: Millis
+        public var at: Millis
+    }
+
+    /// Tasks covering a visit (SPEC §4.2), the winner first: earliest start, then lower task_id.
+    public func coveringTasks(_ v: VisitFacts, registry: Registry) -> [InspectionTask] {
+        guard let agency = v.agencyId else { return [] }
+        let slack = settings.taskSlack
+        return registry.tasks(ofEnterprise: v.site.enterpriseId).filter { t in
+            t.status == .active && (t.siteId == nil || t.siteId == v.site.id) && t.involves(agency: agency)
+                && v.start <= t.end + slack && v.at >= t.start - slack
+        }.sorted { $0.start != $1.start ? $0.start < $1.start : byteOrder($0.id, $1.id) }
+    }
+
+    /// A visit opened: decide its task and occasion, and raise what it calls for.
+    public mutating func visitOpened(_ v: VisitFacts, registry: Registry) -> (VisitAssignment, [AlertRecord]) {
+        let cal = settings.calendar
+        let enterprise = v.site.enterpriseId
+        guard let agency = v.agencyId else {
+            // An unknown tracker: the visit stands, but only `unregistered_visit` can be said of it.
+            let key = "x\u{1f}\(v.vehicleId)\u{1f}\(enterprise)\u{1f}\(cal.day(of: v.start))"
+            let occ = StableID.make("o-", [key])
+            let alert = makeAlert(.unregisteredVisit, v, taskId: nil, id: [v.visitId], detail: [
+                ("reason", .string("tracker not in vehicles.csv: no agency, no task can cover it")),
+                ("visit_start", .time(v.start)),
+            ])
+            return (VisitAssignment(taskId: nil, occasionId: occ), [alert])
+        }
+        let covering = coveringTasks(v, registry: registry)
+        let task = covering.first
+        let key: String
+        if let task {
+            key = "t\u{1f}\(task.id)"
+        } else {
+            key = "d\u{1f}\(agency)\u{1f}\(enterprise)\u{1f}\(cal.day(of: v.start))"
+        }
+        let counts = task.map { settings.policy($0.kind).countsTowardsCap } ?? true
+        var isNewForAgency = false
+        let oi: Int
+        if let existing = occasionByKey[key] {
+            oi = existing
+            if !occasions[oi].agencies.contains(agency) { occasions[oi].agencies.append(agency); isNewForAgency = true }
+            occasions[oi].begin = min(occasions[oi].begin, v.start)
+        } else {
+            oi = occasions.count
+            let joint = task.map { $0.partnerAgencyIds.isEmpty ? [] : $0.agencies } ?? []
+            occasions.append(Occasion(id: StableID.make("o-", [key]), enterpriseId: enterprise, begin: v.start,
+                                      agencies: [agency], taskId: task?.id, counts: counts, jointGroup: joint))
+            occasionByKey[key] = oi
+            occasionsAt[enterprise, default: []].append(oi)
+            isNewForAgency = true
+        }
+        let occ = occasions[oi]
+        var alerts: [AlertRecord] = []
+
+        if let task {
+            let policy = settings.policy(task.kind)
+            if policy.announcementRequired {
+                let deadline = v.start - settings.announceLead
+                if task.announcedAt == nil || task.announcedAt! > deadline {
+                    alerts.append(makeAlert(.unannouncedVisit, v, taskId: task.id, id: [v.visitId], detail: [
+                        ("task_kind", .string(task.kind.rawValue)),
+                        ("announced_at", task.announcedAt.map(JSONValue.time) ?? .null),
+                        ("announce_by", .time(deadline)),
+                        ("visit_start", .time(v.start)),
+                    ]))
+                }
+            }
+        } else {
+            let own = registry.tasks(ofEnterprise: enterprise).filter { $0.involves(agency: agency) }
+            alerts.append(makeAlert(.unregisteredVisit, v, taskId: nil, id: [v.visitId], detail: [
+                ("visit_start", .time(v.start)),
+                ("agency_tasks_at_enterprise", .array(own.sorted { byteOrder($0.id, $1.id) }.map { t in
+                    .object([("task_id", .string(t.id)), ("status", .string(t.status.rawValue)),
+                             ("start", .time(t.start)), ("end", .time(t.end))])
+                })),
+            ]))
+        }
+
+        if let region = v.site.region, let a = registry.agencies[agency], !a.jurisdiction.covers(region),
+           !covering.contains(where: \.crossRegion) {
+            let j: JSONValue
+            switch a.jurisdiction {
+            case .everywhere: j = .string("*")
+            case .regions(let r): j = .array(r.sorted(by: byteOrder).map(JSONValue.string))
+            }
+            alerts.append(makeAlert(.outOfJurisdiction, v, taskId: task?.id, id: [v.visitId], detail: [
+                ("region", .string(region)), ("jurisdiction", j),
+            ]))
+        }
+
+        if isNewForAgency {
+            alerts += frequencyAlerts(v, agency: agency, occasion: occ, taskId: task?.id)
+        }
+        return (VisitAssignment(taskId: task?.id, occasionId: occ.id), alerts)
+    }
+
+    private func occasionDetail(_ o: Occasion) -> JSONValue {
+        .object([("occasion_id", .string(o.id)), ("begin", .time(o.begin)), ("task_id", .optional(o.taskId)),
+                 ("agencies", .array(o.agencies.map(JSONValue.string)))])
+    }
+
+    /// Repeated, multi-agency and high-frequency: raised once, by the visit that makes the occasion
+    /// the agency's.
+    private func frequencyAlerts(_ v: VisitFacts, agency: String, occasion occ: Occasion, taskId: String?) -> [AlertRecord] {
+        let s = settings
+        let cal = s.calendar
+        let here = (occasionsAt[occ.enterpriseId] ?? []).map { occasions[$0] }
+        var alerts: [AlertRecord] = []
+        let alertKey = [occ.id, agency]
+
+        if occ.counts {
+            let earlier = here.filter {
+                $0.id != occ.id && $0.counts && $0.belongs(to: agency)
+                    && $0.begin <= occ.begin && $0.begin >= occ.begin - s.repeatWindow
+            }
+            if !earlier.isEmpty {
+                alerts.append(makeAlert(.repeatedInspection, v, taskId: taskId, id: alertKey, detail: [
+                    ("occasion_id", .string(occ.id)),
+                    ("window_days", .double(Double(s.repeatWindow) / 86_400_000)),
+                    ("previous_occasions", .array(earlier.map(occasionDetail))),
+                ]))
+            }
+
+            let window = here.filter { $0.counts && $0.begin <= occ.begin && $0.begin >= occ.begin - s.multiAgencyWindow }
+            let groups = AgencyGroups(window)
+            if groups.count >= s.multiAgencyThreshold {
+                alerts.append(makeAlert(.multiAgencyInspection, v, taskId: taskId, id: alertKey, detail: [
+                    ("occasion_id", .string(occ.id)),
+                    ("window_days", .double(Double(s.multiAgencyWindow) / 86_400_000)),
+                    ("agencies", .array(groups.agencies.map(JSONValue.string))),
+                    ("distinct", .int(Int64(groups.count))),
+                    ("occasions", .array(window.map(occasionDetail))),
+                ]))
+            }
+        }
+
+        let year = cal.year(of: occ.begin)
+        let mine = here.filter { $0.belongs(to: agency) && $0.begin <= occ.begin && cal.year(of: $0.begin) == year }
+        let counting = mine.filter(\.counts)
+        let overCap = occ.counts && counting.count > s.annualCap
+        let overReasonable = mine.count > s.reasonableCap
+        if overCap || overReasonable {
+            alerts.append(makeAlert(.highFrequency, v, taskId: taskId, id: alertKey, detail: [
+                ("occasion_id", .string(occ.id)),
+                ("year", .int(Int64(year))),
+                ("counting_occasions", .int(Int64(counting.count))),
+                ("annual_cap", .int(Int64(s.annualCap))),
+                ("all_occasions", .int(Int64(mine.count))),
+                ("reasonable_cap", .int(Int64(s.reasonableCap))),
+                ("over", .string(overCap ? "annual_cap" : "reasonable_cap")),
+                ("occasions", .array(mine.map(occasionDetail))),
+            ]))
+        }
+        return alerts
+    }
+
+    /// A silent tracker near a site (SPEC §4.4).
+    public func trackerSilent(_ g: SilentGap, vehicleId: String, agencyId: String?, registry: Registry) -> AlertRecord {
+        let site = registry.site(g.site)
+        let facts = VisitFacts(visitId: "", vehicleId: vehicleId, agencyId: agencyId, site: site, start: g.to.ts, at: g.to.ts)
+        var a = makeAlert(.trackerSilent, facts, taskId: nil, id: [vehicleId, String(g.from.ts), String(g.to.ts)], detail: [
+            ("silent_from", .time(g.from.ts)),
+            ("silent_to", .time(g.to.ts)),
+            ("gap_s", .double(Double(g.to.ts - g.from.ts) / 1000)),
+            ("distance_from_m", .double((registry.index.distanceM(site: g.site, lat: g.from.lat, lon: g.from.lon) * 10).rounded() / 10)),
+            ("distance_to_m", .double((registry.index.distanceM(site: g.site, lat: g.to.lat, lon: g.to.lon) * 10).rounded() / 10)),
+            ("sites", .array(g.sites.map { .string(registry.site($0).id) })),
+        ])
+        a.visitId = nil
+        return a
+    }
+
+    private func makeAlert(_ kind: AlertKind, _ v: VisitFacts, taskId: String?, id: [String],
+                           detail: [(String, JSONValue)]) -> AlertRecord {
+        AlertRecord(alertId: StableID.make("a-", [kind.rawValue] + id), kind: kind, severity: settings.severity(kind),
+                    at: v.at, enterpriseId: v.site.enterpriseId, siteId: v.site.id, agencyId: v.agencyId,
+                    vehicleId: v.vehicleId, visitId: v.visitId.isEmpty ? nil : v.visitId, taskId: taskId,
+                    detail: .object(detail))
+    }
+}
+
+/// Distinct agencies among occasions, agencies sharing one joint task counting as one.
+struct AgencyGroups {
+    let agencies: [String]
+    let count: Int
+
+    init(_ occasions: [Occasion]) {
+        var parent: [String: String] = [:]
+        func find(_ a: String) -> String {
+            var r = a
+            while let p = parent[r], p != r { r = p }
+            return r
+        }
+        func union(_ a: String, _ b: String) {
+            let ra = find(a), rb = find(b)
+            if ra != rb { if byteOrder(ra, rb) { parent[rb] = ra } else { parent[ra] = rb } }
+        }
+        var present = Set<String>()
+        for o in occasions {
+            for a in o.agencies { present.insert(a); if parent[a] == nil { parent[a] = a } }
+            for a in o.jointGroup where parent[a] == nil { parent[a] = a }
+            if let first = o.jointGroup.first { for a in o.jointGroup.dropFirst() { union(first, a) } }
+        }
+        agencies = present.sorted(by: byteOrder)
+        count = Set(present.map(find)).count
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+@main
+struct InspectionWatch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspection-watch",
+        abstract: "Finds enforcement vehicles' visits to enterprises and flags unregistered, repeated and multi-agency inspections.",
+        subcommands: [ReplayCommand.self, CheckConfigCommand.self]
+    )
+}
+
+/// Prints a one-line error and exits 2: what the commands do for bad files and settings.
+func fail(_ message: String) -> Never {
+    var err = StandardError()
+    print("inspection-watch: " + message, to: &err)
+    exitProcess(2)
+}
