@@ -95,47 +95,13 @@ public struct Replay {
             if let failure { throw .file(name, failure.message) }
         }
         summary.linesRead += positions.count
-        summary.sortedInput = Self.orderByTime(&positions)
-
-        var out = EngineOutput()
-        var visits: [VisitRecord] = []
-        var alerts: [AlertRecord] = []
-        for p in positions {
-            _ = engine.ingest(p, into: &out)
-            if !out.isEmpty { collect(&out, &visits, &alerts) }
-        }
-        engine.finish(into: &out)
-        collect(&out, &visits, &alerts)
-        visits.sort { $0.start != $1.start ? $0.start < $1.start : byteOrder($0.visitId, $1.visitId) }
-        alerts.sort { $0.at != $1.at ? $0.at < $1.at : byteOrder($0.alertId, $1.alertId) }
-        summary.visits = visits
-        summary.alerts = alerts
+        let result = engine.run(&positions)
+        summary.sortedInput = result.wasSorted
+        summary.visits = result.visits
+        summary.alerts = result.alerts
         summary.accepted = engine.accepted
         summary.rejected = engine.counts
         return summary
-    }
-
-    private static func collect(_ out: inout EngineOutput, _ visits: inout [VisitRecord], _ alerts: inout [AlertRecord]) {
-        visits += out.closed
-        alerts += out.alerts
-        out.removeAll()
-    }
-
-    /// Puts positions in time order, ties in input order. Returns whether they already were.
-    static func orderByTime(_ positions: inout [Position]) -> Bool {
-        var sorted = true
-        var prev = Millis.min
-        for p in positions { if p.ts < prev { sorted = false; break }; prev = p.ts }
-        if sorted { return true }
-        var order = Array(0..<Int32(positions.count))
-        positions.withUnsafeBufferPointer { ps in
-            order.sort { a, b in
-                let ta = ps[Int(a)].ts, tb = ps[Int(b)].ts
-                return ta != tb ? ta < tb : a < b
-            }
-        }
-        positions = order.map { positions[Int($0)] }
-        return false
     }
 
     public static func ndjson(_ records: [JSONValue]) -> [UInt8] {

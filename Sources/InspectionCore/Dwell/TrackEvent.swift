@@ -38,6 +38,6 @@ public struct SilentGap: Sendable, Equatable {
     public var site: Int32
     public var from: Fix
     public var to: Fix
-    /// Every site within the radius of both ends (not inside a stay), nearest to `to` first.
+    /// Every site within the radius of both ends, nearest to `to` first.
     public var sites: [Int32]
 }

@@ -88,14 +88,11 @@ public struct VehicleTrack: Sendable {
             drain(redo, vehicle: vehicle, index: index, settings: settings, events: &events)
         }
         guard let prev, p.ts - prev.ts > settings.silentGap else { return }
+        // A gap inside a stay is accounted for: the vehicle was at that site, and the visit says so.
         if let st = stay, let before, st.site == before.0, st.first == before.1 {
-            if st.lastAt == p.ts {
-                silent(prev, p, excluding: st.site, vehicle: vehicle, index: index, settings: settings, events: &events)
-            } else {
-                stay!.pendingSilent = (prev, p)
-            }
+            if st.lastAt != p.ts { stay!.pendingSilent = (prev, p) }  // decided when the excursion ends
         } else {
-            silent(prev, p, excluding: nil, vehicle: vehicle, index: index, settings: settings, events: &events)
+            silent(prev, p, vehicle: vehicle, index: index, settings: settings, events: &events)
         }
     }
 
@@ -139,10 +136,7 @@ public struct VehicleTrack: Sendable {
             st.excursion.removeAll(keepingCapacity: true)
             st.lastAt = q.ts
             st.lastFed = q.ts
-            if let ps = st.pendingSilent {
-                st.pendingSilent = nil
-                silent(ps.from, ps.to, excluding: st.site, vehicle: vehicle, index: index, settings: settings, events: &events)
-            }
+            st.pendingSilent = nil  // the vehicle came back: the gap was inside the stay
             if !st.opened && q.ts - st.first >= settings.minDwell {
                 st.opened = true
                 events.append(.visitOpened(VisitOpening(vehicle: vehicle, site: st.site, start: st.first, at: q.ts,
@@ -169,17 +163,17 @@ public struct VehicleTrack: Sendable {
                                                     points: st.points)))
         }
         if let ps = st.pendingSilent {
-            silent(ps.from, ps.to, excluding: nil, vehicle: vehicle, index: index, settings: settings, events: &events)
+            silent(ps.from, ps.to, vehicle: vehicle, index: index, settings: settings, events: &events)
         }
     }
 
-    private func silent(_ from: Fix, _ to: Fix, excluding: Int32?, vehicle: Int32, index: SiteIndex,
+    private func silent(_ from: Fix, _ to: Fix, vehicle: Int32, index: SiteIndex,
                         settings: EngineSettings, events: inout [TrackEvent]) {
         let r = settings.silentRadiusM
         let nearFrom = Set(index.sites(within: r, lat: from.lat, lon: from.lon).map(\.site))
         guard !nearFrom.isEmpty else { return }
         let both = index.sites(within: r, lat: to.lat, lon: to.lon).map(\.site)
-            .filter { nearFrom.contains($0) && $0 != excluding }
+            .filter { nearFrom.contains($0) }
         guard let site = both.first else { return }
         events.append(.trackerSilent(SilentGap(vehicle: vehicle, site: site, from: from, to: to, sites: both)))
     }

@@ -8,6 +8,10 @@ public struct Site: Sendable, Equatable {
     public var name: String?
     public var region: String?
     public var riskClass: String?
+
+    public init(id: String, enterpriseId: String, name: String? = nil, region: String? = nil, riskClass: String? = nil) {
+        self.id = id; self.enterpriseId = enterpriseId; self.name = name; self.region = region; self.riskClass = riskClass
+    }
 }
 
 public struct Agency: Sendable, Equatable {
@@ -26,12 +30,20 @@ public struct Agency: Sendable, Equatable {
     public var id: String
     public var name: String
     public var jurisdiction: Jurisdiction
+
+    public init(id: String, name: String, jurisdiction: Jurisdiction) {
+        self.id = id; self.name = name; self.jurisdiction = jurisdiction
+    }
 }
 
 public struct Vehicle: Sendable, Equatable {
     public var id: String
     public var agencyId: String
     public var plate: String?
+
+    public init(id: String, agencyId: String, plate: String? = nil) {
+        self.id = id; self.agencyId = agencyId; self.plate = plate
+    }
 }
 
 /// A registered inspection task (检查任务), SPEC §2. Window bounds are inclusive instants.
