@@ -54,11 +54,20 @@ public enum ChinaCoordinates {
         return w
     }
 
+    /// The published one-step inverse, refined by iteration so that `gcj02ToBD09` maps it back
+    /// onto `b` (the one-step formula alone is off by about 0.1 m).
     public static func bd09ToGCJ02(_ b: LatLon) -> LatLon {
         let x = b.lon - 0.0065, y = b.lat - 0.006
         let z = (x * x + y * y).squareRoot() - 0.00002 * sin(y * xPi)
         let theta = atan2(y, x) - 0.000003 * cos(x * xPi)
-        return LatLon(lat: z * sin(theta), lon: z * cos(theta))
+        var g = LatLon(lat: z * sin(theta), lon: z * cos(theta))
+        for _ in 0..<10 {
+            let t = gcj02ToBD09(g)
+            let dLat = t.lat - b.lat, dLon = t.lon - b.lon
+            g.lat -= dLat; g.lon -= dLon
+            if abs(dLat) < 1e-10 && abs(dLon) < 1e-10 { break }
+        }
+        return g
     }
 
     public static func gcj02ToBD09(_ g: LatLon) -> LatLon {
