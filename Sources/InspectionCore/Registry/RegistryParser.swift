@@ -64,12 +64,11 @@ public struct RegistryParser {
             switch type {
             case "Point":
                 let c = try position(g["coordinates"], file: file, loc: loc)
-                guard let r = props["radius_m"] as? NSNumber, !(props["radius_m"] is Bool),
-                      r.doubleValue.isFinite, r.doubleValue > 0 else {
+                guard let r = Self.number(props["radius_m"]), r.isFinite, r > 0 else {
                     throw RegistryError(file: file, location: loc, field: "radius_m",
                                         message: "a Point site needs a positive number radius_m")
                 }
-                geometry = SiteGeometry(center: c, radiusM: r.doubleValue)
+                geometry = SiteGeometry(center: c, radiusM: r)
             case "Polygon":
                 geometry = try polygons([g["coordinates"] as Any], file: file, loc: loc, warnings: &warnings)
             case "MultiPolygon":
@@ -119,8 +118,7 @@ public struct RegistryParser {
     }
 
     private func position(_ raw: Any?, file: String, loc: String) throws(RegistryError) -> LatLon {
-        guard let a = raw as? [Any], a.count >= 2, let lon = (a[0] as? NSNumber)?.doubleValue,
-              let lat = (a[1] as? NSNumber)?.doubleValue, !(a[0] is Bool), !(a[1] is Bool) else {
+        guard let a = raw as? [Any], a.count >= 2, let lon = Self.number(a[0]), let lat = Self.number(a[1]) else {
             throw RegistryError(file: file, location: loc, field: "geometry.coordinates", message: "a position must be [lon, lat]")
         }
         guard Geo.isValid(lat: lat, lon: lon), lat.isFinite, lon.isFinite else {
@@ -132,7 +130,7 @@ public struct RegistryParser {
 
     private func idString(_ raw: Any?, file: String, loc: String, field: String) throws(RegistryError) -> String {
         if let s = raw as? String, !s.isEmpty { return s }
-        if let n = raw as? NSNumber, !(raw is Bool), n.doubleValue == n.doubleValue.rounded() { return n.stringValue }
+        if let d = Self.number(raw), d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
         throw RegistryError(file: file, location: loc, field: field, message: raw == nil || raw is NSNull
             ? "required" : "must be a non-empty string")
     }
@@ -141,9 +139,15 @@ public struct RegistryParser {
         switch raw {
         case nil, is NSNull: return nil
         case let s as String: return s.isEmpty ? nil : s
-        case let n as NSNumber where !(raw is Bool): return n.stringValue
+        case _ where Self.number(raw) != nil: return (raw as! NSNumber).stringValue
         default: throw RegistryError(file: file, location: loc, field: field, message: "must be a string")
         }
+    }
+
+    /// A JSON number; JSON's true and false (also NSNumbers once parsed) are not numbers.
+    static func number(_ raw: Any?) -> Double? {
+        guard let n = raw as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
+        return n.doubleValue
     }
 
     static func jsonMessage(_ error: Error) -> String {
