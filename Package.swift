@@ -31,7 +31,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "inspection-bench",
-            dependencies: ["InspectionCore", "InspectionReplay"],
+            dependencies: [
+                "InspectionCore", "InspectionReplay",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Benchmarks/Sources"
         ),
         .testTarget(name: "InspectionCoreTests", dependencies: ["InspectionCore"]),
