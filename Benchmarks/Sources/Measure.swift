@@ -91,6 +91,7 @@ struct SpatialThroughput: ParsableCommand {
         var best = (best: Double.infinity, all: Double.infinity)
         var hits = 0, pairs = 0
         for _ in 0..<rounds {
+
             var t = Clock.now()
             hits = 0
             for i in lats.indices where reg.index.bestSite(lat: lats[i], lon: lons[i]) != nil { hits += 1 }
@@ -104,6 +105,7 @@ struct SpatialThroughput: ParsableCommand {
         print(String(format: "points: %d, at a site: %d, point-site pairs within margin: %d", lats.count, hits, pairs))
         print(String(format: "bestSite (nearest, area, id): %.0f points/s", n / best.best))
         print(String(format: "sitesAt (all within margin):  %.0f points/s", n / best.all))
+
     }
 }
 
@@ -121,7 +123,7 @@ struct Memory: ParsableCommand {
         var out = EngineOutput()
         let t0: Millis = 1_750_118_400_000
         for v in 0..<vehicles {
-            let site = reg.index.geometries[v % reg.sites.count].box
+            let site = reg.index.box(Int32(v % reg.sites.count))
             let lat = (site.minLat + site.maxLat) / 2, lon = (site.minLon + site.maxLon) / 2
             let n = engine.vehicleNumber("M\(v)")
             for k in 0..<12 { _ = engine.ingest(Position(vehicle: n, ts: t0 + Millis(k) * 30_000, lat: lat, lon: lon), into: &out) }

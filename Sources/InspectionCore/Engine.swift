@@ -5,6 +5,8 @@
 public struct Engine: Sendable {
     public private(set) var registry: Registry
     public let settings: EngineSettings
+    private let trackSettings: TrackSettings
+    private let index: SiteIndex
     /// Tracker ids as numbers; registry vehicles first.
     public private(set) var vehicleIds = ByteInterner(capacity: 4096)
     /// Agency of each vehicle number (nil for a tracker not in vehicles.csv).
@@ -28,6 +30,8 @@ public struct Engine: Sendable {
     public init(registry: Registry, settings: EngineSettings) {
         self.registry = registry
         self.settings = settings
+        self.trackSettings = TrackSettings(settings)
+        self.index = registry.index
         self.rules = RuleEngine(settings: settings)
         for id in registry.vehicles.keys.sorted(by: byteOrder) { _ = vehicleNumber(id) }
     }
@@ -57,7 +61,7 @@ public struct Engine: Sendable {
         if let r = PositionCheck.validate(lat: p.lat, lon: p.lon) { counts.add(r); return .rejected(r) }
         let v = Int(p.vehicle)
         let acceptedBefore = tracks[v].acceptedCount
-        let outcome = tracks[v].offer(p.fix, vehicle: p.vehicle, index: registry.index, settings: settings,
+        let outcome = tracks[v].offer(p.fix, vehicle: p.vehicle, index: index, settings: trackSettings,
                                       counts: &counts, events: &scratch)
         if !scratch.isEmpty { drainEvents(into: &out) }
         accepted += tracks[v].acceptedCount - acceptedBefore
@@ -75,7 +79,7 @@ public struct Engine: Sendable {
     /// The input ended (offline): open stays close, held outliers are dropped.
     public mutating func finish(into out: inout EngineOutput) {
         for v in tracks.indices {
-            tracks[v].finish(vehicle: Int32(v), index: registry.index, settings: settings, counts: &counts, events: &scratch)
+            tracks[v].finish(vehicle: Int32(v), index: index, settings: trackSettings, counts: &counts, events: &scratch)
             if !scratch.isEmpty { drainEvents(into: &out) }
         }
     }

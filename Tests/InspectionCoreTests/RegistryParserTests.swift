@@ -56,9 +56,9 @@ import Testing
         let d = 0.0002
         let poly = "{\"type\": \"Polygon\", \"coordinates\": [[[\(g.lon - d), \(g.lat - d)], [\(g.lon + d), \(g.lat - d)], [\(g.lon + d), \(g.lat + d)], [\(g.lon - d), \(g.lat + d)]]]}"
         let converted = try parse(sites: Self.sites([Self.feature("S1", "E1", poly)]), coordinates: .gcj02)
-        #expect(converted.index.geometries[0].contains(lat: wgs.lat, lon: wgs.lon))
+        #expect(converted.index.contains(site: 0, lat: wgs.lat, lon: wgs.lon))
         let raw = try parse(sites: Self.sites([Self.feature("S1", "E1", poly)]))
-        #expect(!raw.index.geometries[0].contains(lat: wgs.lat, lon: wgs.lon))
+        #expect(!raw.index.contains(site: 0, lat: wgs.lat, lon: wgs.lon))
     }
 
     @Test func flawedRingsAreDroppedWithAWarning() throws {

@@ -22,6 +22,8 @@ public struct VehicleTrack: Sendable {
 
     struct Stay: Sendable {
         var site: Int32
+        /// Where the site's outline is in the index (saves a lookup per fix).
+        var blob: Int
         var first: Millis
         var lastAt: Millis
         var lastFed: Millis
@@ -43,7 +45,7 @@ public struct VehicleTrack: Sendable {
 
     /// Offers a fix that passed `PositionCheck`. Dropped outliers are added to `counts`.
     @inline(__always)
-    public mutating func offer(_ p: Fix, vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+    public mutating func offer(_ p: Fix, vehicle: Int32, index: SiteIndex, settings: TrackSettings,
                                counts: inout RejectCounts, events: inout [TrackEvent]) -> Outcome {
         if p.ts == lastSeen { return .duplicate }
         if p.ts < lastSeen { return .late }
@@ -60,7 +62,7 @@ public struct VehicleTrack: Sendable {
             pending.removeAll(keepingCapacity: true)
             pending.append(p)
         }
-        if pending.count >= max(1, settings.reanchorFixes) {
+        if pending.count >= settings.reanchorFixes {
             // The vehicle really moved while unseen: the track re-anchors on these fixes.
             let fixes = pending
             pending.removeAll(keepingCapacity: true)
@@ -78,26 +80,26 @@ public struct VehicleTrack: Sendable {
     }
 
     /// Feeds an accepted fix to visit detection.
-    mutating func accept(_ p: Fix, vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+    mutating func accept(_ p: Fix, vehicle: Int32, index: SiteIndex, settings: TrackSettings,
                          events: inout [TrackEvent]) {
         let prev = last
         last = p
         acceptedCount += 1
-        let before = stay.map { ($0.site, $0.first) }
+        let before = stay != nil ? (stay!.site, stay!.first) : nil
         if let redo = step(p, vehicle: vehicle, index: index, settings: settings, events: &events) {
             drain(redo, vehicle: vehicle, index: index, settings: settings, events: &events)
         }
         guard let prev, p.ts - prev.ts > settings.silentGap else { return }
         // A gap inside a stay is accounted for: the vehicle was at that site, and the visit says so.
-        if let st = stay, let before, st.site == before.0, st.first == before.1 {
-            if st.lastAt != p.ts { stay!.pendingSilent = (prev, p) }  // decided when the excursion ends
+        if stay != nil, let before, stay!.site == before.0, stay!.first == before.1 {
+            if stay!.lastAt != p.ts { stay!.pendingSilent = (prev, p) }  // decided when the excursion ends
         } else {
             silent(prev, p, vehicle: vehicle, index: index, settings: settings, events: &events)
         }
     }
 
     /// Processes fixes handed back by a stay that ended: they are seen again with no stay open.
-    private mutating func drain(_ redo: [Fix], vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+    private mutating func drain(_ redo: [Fix], vehicle: Int32, index: SiteIndex, settings: TrackSettings,
                                 events: inout [TrackEvent]) {
         var queue = redo
         var i = 0
@@ -112,12 +114,12 @@ public struct VehicleTrack: Sendable {
 
     /// One fix through the stay machine. Returns the fixes to process again when a stay ended on it
     /// (its excursion and the fix itself), nil otherwise.
-    private mutating func step(_ q: Fix, vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+    private mutating func step(_ q: Fix, vehicle: Int32, index: SiteIndex, settings: TrackSettings,
                                events: inout [TrackEvent]) -> [Fix]? {
-        guard var st = stay else {
+        guard stay != nil else {
             guard let site = index.bestSite(lat: q.lat, lon: q.lon) else { return nil }
-            var fresh = Stay(site: site, first: q.ts, lastAt: q.ts, lastFed: q.ts, points: 1, opened: false,
-                             excursion: [], pendingSilent: nil)
+            var fresh = Stay(site: site, blob: index.blobOffset(site), first: q.ts, lastAt: q.ts, lastFed: q.ts,
+                             points: 1, opened: false, excursion: [], pendingSilent: nil)
             if settings.minDwell <= 0 {
                 fresh.opened = true
                 events.append(.visitOpened(VisitOpening(vehicle: vehicle, site: site, start: q.ts, at: q.ts, points: 1)))
@@ -125,38 +127,39 @@ public struct VehicleTrack: Sendable {
             stay = fresh
             return nil
         }
-        stay = nil  // moved out, so the excursion buffer is mutated in place
-        if q.ts - st.lastFed > settings.maxGap {
-            let redo = st.excursion + [q]
-            close(st, vehicle: vehicle, index: index, settings: settings, events: &events)
-            return redo
-        }
-        if index.isAt(site: st.site, lat: q.lat, lon: q.lon) {
-            st.points += Int32(st.excursion.count) + 1
-            st.excursion.removeAll(keepingCapacity: true)
-            st.lastAt = q.ts
-            st.lastFed = q.ts
-            st.pendingSilent = nil  // the vehicle came back: the gap was inside the stay
-            if !st.opened && q.ts - st.first >= settings.minDwell {
-                st.opened = true
-                events.append(.visitOpened(VisitOpening(vehicle: vehicle, site: st.site, start: st.first, at: q.ts,
-                                                        points: st.points)))
+        // The open stay is mutated in place (`stay!`): no copy of its excursion buffer per fix.
+        if q.ts - stay!.lastFed > settings.maxGap { return endStay(with: q, vehicle: vehicle, index: index, settings: settings, events: &events) }
+        if index.isAt(blob: stay!.blob, lat: q.lat, lon: q.lon) {
+            stay!.points += Int32(stay!.excursion.count) + 1
+            if !stay!.excursion.isEmpty { stay!.excursion.removeAll(keepingCapacity: true) }
+            stay!.lastAt = q.ts
+            stay!.lastFed = q.ts
+            stay!.pendingSilent = nil  // the vehicle came back: a gap before this was inside the stay
+            if !stay!.opened && q.ts - stay!.first >= settings.minDwell {
+                stay!.opened = true
+                events.append(.visitOpened(VisitOpening(vehicle: vehicle, site: stay!.site, start: stay!.first, at: q.ts,
+                                                        points: stay!.points)))
             }
-            stay = st
             return nil
         }
-        if st.excursion.isEmpty || q.ts - st.excursion[0].ts <= settings.exitGrace {
-            st.excursion.append(q)
-            st.lastFed = q.ts
-            stay = st
+        if stay!.excursion.isEmpty || q.ts - stay!.excursion[0].ts <= settings.exitGrace {
+            stay!.excursion.append(q)
+            stay!.lastFed = q.ts
             return nil
         }
-        let redo = st.excursion + [q]
-        close(st, vehicle: vehicle, index: index, settings: settings, events: &events)
-        return redo
+        return endStay(with: q, vehicle: vehicle, index: index, settings: settings, events: &events)
     }
 
-    private func close(_ st: Stay, vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+    /// Ends the open stay at its last position at the site; its excursion and `q` are to be seen again.
+    private mutating func endStay(with q: Fix, vehicle: Int32, index: SiteIndex, settings: TrackSettings,
+                                  events: inout [TrackEvent]) -> [Fix] {
+        let st = stay!
+        stay = nil
+        close(st, vehicle: vehicle, index: index, settings: settings, events: &events)
+        return st.excursion + [q]
+    }
+
+    private func close(_ st: Stay, vehicle: Int32, index: SiteIndex, settings: TrackSettings,
                        events: inout [TrackEvent]) {
         if st.opened {
             events.append(.visitClosed(VisitClosing(vehicle: vehicle, site: st.site, start: st.first, end: st.lastAt,
@@ -168,7 +171,7 @@ public struct VehicleTrack: Sendable {
     }
 
     private func silent(_ from: Fix, _ to: Fix, vehicle: Int32, index: SiteIndex,
-                        settings: EngineSettings, events: inout [TrackEvent]) {
+                        settings: TrackSettings, events: inout [TrackEvent]) {
         let r = settings.silentRadiusM
         let nearFrom = Set(index.sites(within: r, lat: from.lat, lon: from.lon).map(\.site))
         guard !nearFrom.isEmpty else { return }
@@ -179,7 +182,7 @@ public struct VehicleTrack: Sendable {
     }
 
     /// The input ended (offline): open stays close, held outliers are dropped.
-    public mutating func finish(vehicle: Int32, index: SiteIndex, settings: EngineSettings,
+    public mutating func finish(vehicle: Int32, index: SiteIndex, settings: TrackSettings,
                                 counts: inout RejectCounts, events: inout [TrackEvent]) {
         counts.add(.outlier, pending.count)
         pending.removeAll()

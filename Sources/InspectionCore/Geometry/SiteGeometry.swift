@@ -126,41 +126,65 @@ public struct SiteGeometry: Sendable {
         return r.inside || r.minDist2 <= margin * margin
     }
 
-    /// One pass over every edge: even-odd crossings and the smallest squared distance to an edge.
-    /// With `stopWithin` ≥ 0 it returns as soon as an edge is that close (the crossing count is then
-    /// incomplete, which does not matter to a caller that only asks "within").
     private func probe(_ px: Double, _ py: Double, stopWithin: Double) -> (inside: Bool, minDist2: Double) {
-        var inside = false
-        var best = Double.infinity
         points.withUnsafeBufferPointer { p in
             ringStarts.withUnsafeBufferPointer { rs in
-                for r in 0..<(rs.count - 1) {
-                    let s = Int(rs[r]), e = Int(rs[r + 1])
-                    var j = e - 1
-                    var xj = p[2 * j], yj = p[2 * j + 1]
-                    for i in s..<e {
-                        let xi = p[2 * i], yi = p[2 * i + 1]
-                        if (yi > py) != (yj > py) {
-                            let xCross = xi + (py - yi) * (xj - xi) / (yj - yi)
-                            if px < xCross { inside.toggle() }
-                        }
-                        // squared distance from (px, py) to segment (xj, yj)–(xi, yi)
-                        let dx = xi - xj, dy = yi - yj
-                        let len2 = dx * dx + dy * dy
-                        var t = len2 > 0 ? ((px - xj) * dx + (py - yj) * dy) / len2 : 0
-                        t = t < 0 ? 0 : (t > 1 ? 1 : t)
-                        let ex = xj + t * dx - px, ey = yj + t * dy - py
-                        let d2 = ex * ex + ey * ey
-                        if d2 < best {
-                            best = d2
-                            if d2 <= stopWithin { return }
-                        }
-                        j = i; xj = xi; yj = yi
-                    }
-                }
+                PolygonProbe.probe(p, rs, px, py, stopWithin: stopWithin)
             }
         }
+    }
+}
+
+/// The one loop every inside/distance question runs, over rings stored as interleaved x, y and
+/// ring boundaries (`bounds[r] ..< bounds[r + 1]`, in points): shared by a lone `SiteGeometry`
+/// and the packed storage of `SiteIndex`.
+enum PolygonProbe {
+    /// Even-odd crossings and the smallest squared distance to an edge in one pass. With
+    /// `stopWithin` ≥ 0 it returns as soon as an edge is that close (the crossing count is then
+    /// incomplete, which does not matter to a caller that only asks "within").
+    @inline(__always)
+    static func probe(_ p: UnsafeBufferPointer<Double>, _ bounds: UnsafeBufferPointer<Int32>,
+                      _ px: Double, _ py: Double, stopWithin: Double) -> (inside: Bool, minDist2: Double) {
+        var inside = false
+        var best = Double.infinity
+        for r in 0..<(bounds.count - 1) {
+            let (ins, d2) = ring(p, 0, Int(bounds[r]), Int(bounds[r + 1]), px, py, stopWithin: stopWithin, best: best)
+            if ins { inside.toggle() }
+            best = d2
+            if d2 <= stopWithin { break }
+        }
         return (inside, best)
+    }
+
+    /// One ring, points `s ..< e` of the interleaved vertices starting at `base`: whether it
+    /// crosses an odd number of times, and the smaller of `best` and its nearest edge (squared).
+    @inline(__always)
+    static func ring<F: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<F>, _ base: Int, _ s: Int, _ e: Int,
+                                             _ px: Double, _ py: Double,
+                                             stopWithin: Double, best: Double) -> (odd: Bool, minDist2: Double) {
+        var odd = false
+        var best = best
+        var j = e - 1
+        var xj = Double(p[base + 2 * j]), yj = Double(p[base + 2 * j + 1])
+        for i in s..<e {
+            let xi = Double(p[base + 2 * i]), yi = Double(p[base + 2 * i + 1])
+            if (yi > py) != (yj > py) {
+                let xCross = xi + (py - yi) * (xj - xi) / (yj - yi)
+                if px < xCross { odd.toggle() }
+            }
+            let dx = xi - xj, dy = yi - yj
+            let len2 = dx * dx + dy * dy
+            var t = len2 > 0 ? ((px - xj) * dx + (py - yj) * dy) / len2 : 0
+            t = t < 0 ? 0 : (t > 1 ? 1 : t)
+            let ex = xj + t * dx - px, ey = yj + t * dy - py
+            let d2 = ex * ex + ey * ey
+            if d2 < best {
+                best = d2
+                if d2 <= stopWithin { return (odd, best) }
+            }
+            j = i; xj = xi; yj = yi
+        }
+        return (odd, best)
     }
 }
 

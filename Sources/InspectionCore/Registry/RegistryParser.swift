@@ -26,78 +26,86 @@ public struct RegistryParser {
 
     public func parseSites(_ bytes: [UInt8], warnings: inout [String]) throws(RegistryError) -> [(Site, SiteGeometry)] {
         let file = "sites.geojson"
-        let root: Any
-        do { root = try JSONSerialization.jsonObject(with: Data(bytes)) } catch {
-            throw RegistryError(file: file, message: "not valid JSON (\(Self.jsonMessage(error)))")
-        }
-        guard let fc = root as? [String: Any], fc["type"] as? String == "FeatureCollection" else {
-            throw RegistryError(file: file, field: "type", message: "must be a FeatureCollection")
-        }
-        guard let features = fc["features"] as? [Any] else {
-            throw RegistryError(file: file, field: "features", message: "missing or not an array")
-        }
+        let reader = GeoJSONReader(bytes)
         var out: [(Site, SiteGeometry)] = []
-        out.reserveCapacity(features.count)
         var seen = Set<String>()
-        for (n, raw) in features.enumerated() {
-            var loc = "feature \(n + 1)"
-            guard let f = raw as? [String: Any] else {
-                throw RegistryError(file: file, location: loc, message: "not an object")
+        var collected = warnings
+        do {
+            let type = try reader.readCollection { n, f in
+                if let site = try self.site(f, number: n + 1, file: file, seen: &seen, warnings: &collected) { out.append(site) }
             }
-            guard let props = f["properties"] as? [String: Any] else {
-                throw RegistryError(file: file, location: loc, field: "properties", message: "missing or not an object")
+            guard type == "FeatureCollection" else {
+                throw RegistryError(file: file, field: "type", message: "must be a FeatureCollection")
             }
-            let id = try idString(props["site_id"], file: file, loc: loc, field: "site_id")
-            loc += " (site_id \"\(id)\")"
-            let enterprise = try idString(props["enterprise_id"], file: file, loc: loc, field: "enterprise_id")
-            guard seen.insert(id).inserted else {
-                throw RegistryError(file: file, location: loc, field: "site_id", message: "duplicate site_id \"\(id)\"")
-            }
-            let site = Site(id: id, enterpriseId: enterprise,
-                            name: try optionalText(props["name"], file: file, loc: loc, field: "name"),
-                            region: try optionalText(props["region"], file: file, loc: loc, field: "region"),
-                            riskClass: try optionalText(props["risk_class"], file: file, loc: loc, field: "risk_class"))
-            guard let g = f["geometry"] as? [String: Any], let type = g["type"] as? String else {
-                throw RegistryError(file: file, location: loc, field: "geometry", message: "missing or without a type")
-            }
-            let geometry: SiteGeometry?
-            switch type {
-            case "Point":
-                let c = try position(g["coordinates"], file: file, loc: loc)
-                guard let r = Self.number(props["radius_m"]), r.isFinite, r > 0 else {
-                    throw RegistryError(file: file, location: loc, field: "radius_m",
-                                        message: "a Point site needs a positive number radius_m")
-                }
-                geometry = SiteGeometry(center: c, radiusM: r)
-            case "Polygon":
-                geometry = try polygons([g["coordinates"] as Any], file: file, loc: loc, warnings: &warnings)
-            case "MultiPolygon":
-                guard let polys = g["coordinates"] as? [Any] else {
-                    throw RegistryError(file: file, location: loc, field: "geometry.coordinates", message: "not an array")
-                }
-                geometry = try polygons(polys, file: file, loc: loc, warnings: &warnings)
-            default:
-                throw RegistryError(file: file, location: loc, field: "geometry.type",
-                                    message: "\"\(type)\" is not Polygon, MultiPolygon or Point")
-            }
-            guard let geometry else {
-                warnings.append("\(file) \(loc): no ring with three distinct points; site dropped")
-                continue
-            }
-            out.append((site, geometry))
+        } catch let e as RegistryError {
+            throw e
+        } catch let e as GeoJSONReader.SyntaxError {
+            throw RegistryError(file: file, location: "line \(reader.line(of: e.offset))", message: "not valid JSON: \(e.message)")
+        } catch {
+            throw RegistryError(file: file, message: "\(error)")
         }
+        warnings = collected
         return out
     }
 
-    private func polygons(_ polys: [Any], file: String, loc: String, warnings: inout [String]) throws(RegistryError) -> SiteGeometry? {
+    private func site(_ f: GeoJSONReader.Feature, number: Int, file: String, seen: inout Set<String>,
+                      warnings: inout [String]) throws(RegistryError) -> (Site, SiteGeometry)? {
+        var loc = "feature \(number)"
+        guard f.hasProperties else {
+            throw RegistryError(file: file, location: loc, field: "properties", message: "missing or not an object")
+        }
+        let props = f.properties
+        let id = try idString(props["site_id"], file: file, loc: loc, field: "site_id")
+        loc += " (site_id \"\(id)\")"
+        let enterprise = try idString(props["enterprise_id"], file: file, loc: loc, field: "enterprise_id")
+        guard seen.insert(id).inserted else {
+            throw RegistryError(file: file, location: loc, field: "site_id", message: "duplicate site_id \"\(id)\"")
+        }
+        let site = Site(id: id, enterpriseId: enterprise,
+                        name: try optionalText(props["name"], file: file, loc: loc, field: "name"),
+                        region: try optionalText(props["region"], file: file, loc: loc, field: "region"),
+                        riskClass: try optionalText(props["risk_class"], file: file, loc: loc, field: "risk_class"))
+        guard f.hasGeometry, let type = f.geometryType else {
+            throw RegistryError(file: file, location: loc, field: "geometry", message: "missing or without a type")
+        }
+        let coordinates = f.coordinates ?? .list([])
+        let geometry: SiteGeometry?
+        switch type {
+        case "Point":
+            let c = try position(coordinates, file: file, loc: loc)
+            guard case .number(let r, _)? = props["radius_m"], r.isFinite, r > 0 else {
+                throw RegistryError(file: file, location: loc, field: "radius_m",
+                                    message: "a Point site needs a positive number radius_m")
+            }
+            geometry = SiteGeometry(center: c, radiusM: r)
+        case "Polygon":
+            geometry = try polygons([coordinates], file: file, loc: loc, warnings: &warnings)
+        case "MultiPolygon":
+            guard case .list(let polys) = coordinates else {
+                throw RegistryError(file: file, location: loc, field: "geometry.coordinates", message: "not an array")
+            }
+            geometry = try polygons(polys, file: file, loc: loc, warnings: &warnings)
+        default:
+            throw RegistryError(file: file, location: loc, field: "geometry.type",
+                                message: "\"\(type)\" is not Polygon, MultiPolygon or Point")
+        }
+        guard let geometry else {
+            warnings.append("\(file) \(loc): no ring with three distinct points; site dropped")
+            return nil
+        }
+        return (site, geometry)
+    }
+
+    private func polygons(_ polys: [GeoJSONReader.Coordinates], file: String, loc: String,
+                          warnings: inout [String]) throws(RegistryError) -> SiteGeometry? {
         var kept: [[[LatLon]]] = []
         for (pi, rawPoly) in polys.enumerated() {
-            guard let rings = rawPoly as? [Any] else {
+            guard case .list(let rings) = rawPoly else {
                 throw RegistryError(file: file, location: loc, field: "geometry.coordinates", message: "polygon \(pi + 1) is not an array of rings")
             }
             var poly: [[LatLon]] = []
             for (ri, rawRing) in rings.enumerated() {
-                guard let pts = rawRing as? [Any] else {
+                guard case .list(let pts) = rawRing else {
                     throw RegistryError(file: file, location: loc, field: "geometry.coordinates", message: "ring \(ri + 1) is not an array of positions")
                 }
                 var ring: [LatLon] = []
@@ -117,8 +125,8 @@ public struct RegistryParser {
         return kept.isEmpty ? nil : SiteGeometry(polygons: kept)
     }
 
-    private func position(_ raw: Any?, file: String, loc: String) throws(RegistryError) -> LatLon {
-        guard let a = raw as? [Any], a.count >= 2, let lon = Self.number(a[0]), let lat = Self.number(a[1]) else {
+    private func position(_ raw: GeoJSONReader.Coordinates, file: String, loc: String) throws(RegistryError) -> LatLon {
+        guard case .list(let a) = raw, a.count >= 2, case .number(let lon) = a[0], case .number(let lat) = a[1] else {
             throw RegistryError(file: file, location: loc, field: "geometry.coordinates", message: "a position must be [lon, lat]")
         }
         guard Geo.isValid(lat: lat, lon: lon), lat.isFinite, lon.isFinite else {
@@ -128,31 +136,22 @@ public struct RegistryParser {
         return ChinaCoordinates.toWGS84(LatLon(lat: lat, lon: lon), from: coordinates)
     }
 
-    private func idString(_ raw: Any?, file: String, loc: String, field: String) throws(RegistryError) -> String {
-        if let s = raw as? String, !s.isEmpty { return s }
-        if let d = Self.number(raw), d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-        throw RegistryError(file: file, location: loc, field: field, message: raw == nil || raw is NSNull
-            ? "required" : "must be a non-empty string")
-    }
-
-    private func optionalText(_ raw: Any?, file: String, loc: String, field: String) throws(RegistryError) -> String? {
+    private func idString(_ raw: GeoJSONReader.Property?, file: String, loc: String, field: String) throws(RegistryError) -> String {
         switch raw {
-        case nil, is NSNull: return nil
-        case let s as String: return s.isEmpty ? nil : s
-        case _ where Self.number(raw) != nil: return (raw as! NSNumber).stringValue
-        default: throw RegistryError(file: file, location: loc, field: field, message: "must be a string")
+        case .string(let s)? where !s.isEmpty: return s
+        case .number(let d, let text)? where d == d.rounded() && !text.contains(".") && !text.lowercased().contains("e"): return text
+        case nil, .null?: throw RegistryError(file: file, location: loc, field: field, message: "required")
+        default: throw RegistryError(file: file, location: loc, field: field, message: "must be a non-empty string")
         }
     }
 
-    /// A JSON number; JSON's true and false (also NSNumbers once parsed) are not numbers.
-    static func number(_ raw: Any?) -> Double? {
-        guard let n = raw as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
-        return n.doubleValue
-    }
-
-    static func jsonMessage(_ error: Error) -> String {
-        let ns = error as NSError
-        return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+    private func optionalText(_ raw: GeoJSONReader.Property?, file: String, loc: String, field: String) throws(RegistryError) -> String? {
+        switch raw {
+        case nil, .null?: return nil
+        case .string(let s)?: return s.isEmpty ? nil : s
+        case .number(_, let text)?: return text
+        default: throw RegistryError(file: file, location: loc, field: field, message: "must be a string")
+        }
     }
 
     // MARK: CSV files
