@@ -7,7 +7,7 @@ public struct Engine: Sendable {
     public let settings: EngineSettings
     private let trackSettings: TrackSettings
     private let index: SiteIndex
-    /// Tracker ids as numbers; registry vehicles first.
+    /// Tracker ids as numbers.
     public private(set) var vehicleIds = ByteInterner(capacity: 4096)
     /// Agency of each vehicle number (nil for a tracker not in vehicles.csv).
     private var agencyOf: [String?] = []
@@ -27,13 +27,24 @@ public struct Engine: Sendable {
         case rejected(RejectReason)
     }
 
-    public init(registry: Registry, settings: EngineSettings) {
+    /// `vehicles` numbers the trackers the positions to come name (a parsed `TraceBatch`'s);
+    /// trackers first seen later are added.
+    public init(registry: Registry, settings: EngineSettings, vehicles: ByteInterner = ByteInterner(capacity: 4096)) {
         self.registry = registry
         self.settings = settings
         self.trackSettings = TrackSettings(settings)
         self.index = registry.index
         self.rules = RuleEngine(settings: settings)
-        for id in registry.vehicles.keys.sorted(by: byteOrder) { _ = vehicleNumber(id) }
+        self.vehicleIds = vehicles
+        growTracks(to: vehicles.count)
+    }
+
+    /// Tracks exist for every number the interner has given out.
+    private mutating func growTracks(to n: Int) {
+        while tracks.count < n {
+            tracks.append(VehicleTrack())
+            agencyOf.append(registry.vehicles[vehicleIds.string(Int32(tracks.count - 1))]?.agencyId)
+        }
     }
 
     /// The number of a tracker id (interned on first sight).
@@ -45,10 +56,7 @@ public struct Engine: Sendable {
     @inline(__always)
     public mutating func vehicleNumber(bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
         let n = vehicleIds.intern(bytes)
-        if Int(n) == tracks.count {
-            tracks.append(VehicleTrack())
-            agencyOf.append(registry.vehicles[vehicleIds.string(n)]?.agencyId)
-        }
+        if Int(n) >= tracks.count { growTracks(to: Int(n) + 1) }
         return n
     }
 
@@ -60,6 +68,7 @@ public struct Engine: Sendable {
     public mutating func ingest(_ p: Position, into out: inout EngineOutput) -> Result {
         if let r = PositionCheck.validate(lat: p.lat, lon: p.lon) { counts.add(r); return .rejected(r) }
         let v = Int(p.vehicle)
+        precondition(v < tracks.count, "a position names a vehicle number the engine's interner never gave out")
         let acceptedBefore = tracks[v].acceptedCount
         let outcome = tracks[v].offer(p.fix, vehicle: p.vehicle, index: index, settings: trackSettings,
                                       counts: &counts, events: &scratch)
@@ -74,7 +83,7 @@ public struct Engine: Sendable {
     }
 
     /// Counts a position that never reached `ingest` (a parser or transport rejected it).
-    public mutating func count(_ r: RejectReason) { counts.add(r) }
+    public mutating func count(_ r: RejectReason, _ n: Int = 1) { counts.add(r, n) }
 
     /// The input ended (offline): open stays close, held outliers are dropped.
     public mutating func finish(into out: inout EngineOutput) {

@@ -70,31 +70,25 @@ public struct Replay {
     /// The engine over in-memory trace files: parse, order by time, feed, finish, sort the records.
     public static func process(registry: Registry, settings: EngineSettings,
                                inputs: [(name: String, bytes: [UInt8])]) throws(Failure) -> Summary {
-        var engine = Engine(registry: registry, settings: settings)
+        var batch = TraceBatch()
         var summary = Summary()
-        var positions: [Position] = []
-        positions.reserveCapacity(inputs.reduce(0) { $0 + $1.bytes.count / 40 })
         for (name, bytes) in inputs {
             summary.files += 1
             var failure: TraceFileError?
             bytes.withUnsafeBufferPointer { buf in
                 let format = TraceFormat.detect(path: name, firstBytes: UnsafeBufferPointer(rebasing: buf.prefix(64)))
                 do throws(TraceFileError) {
-                    try TraceParser.parse(buf, format: format,
-                                          vehicle: { engine.vehicleNumber(bytes: $0) },
-                                          emit: { positions.append($0) },
-                                          skip: { err in
-                                              summary.linesRead += 1
-                                              engine.count(err.reason)
-                                              if summary.skippedLines.count < maxReportedLines {
-                                                  summary.skippedLines.append("\(name):\(err.line): \(err.reason.rawValue): \(err.message)")
-                                              }
-                                          })
+                    try TraceParser.parse(buf, format: format, file: name, into: &batch)
                 } catch { failure = error }
             }
             if let failure { throw .file(name, failure.message) }
         }
-        summary.linesRead += positions.count
+        summary.linesRead = batch.linesRead
+        summary.skippedLines = batch.firstSkipped.map { "\($0.file):\($0.error.line): \($0.error.reason.rawValue): \($0.error.message)" }
+        var engine = Engine(registry: registry, settings: settings, vehicles: batch.vehicles)
+        for (reason, n) in batch.skipped.nonZero { engine.count(reason, n) }
+        var positions = batch.positions
+        batch.positions = []
         let result = engine.run(&positions)
         summary.sortedInput = result.wasSorted
         summary.visits = result.visits

@@ -32,19 +32,14 @@ import Testing
 
 @Suite struct TraceParserTests {
     func parse(_ text: String, format: TraceFormat) throws(TraceFileError) -> ([Position], [TraceLineError], ByteInterner) {
-        var interner = ByteInterner()
-        var ps: [Position] = []
-        var errs: [TraceLineError] = []
+        var batch = TraceBatch()
         let bytes = Array(text.utf8)
         var failure: TraceFileError?
         bytes.withUnsafeBufferPointer { b in
-            do throws(TraceFileError) {
-                try TraceParser.parse(b, format: format, vehicle: { interner.intern($0) }, emit: { ps.append($0) },
-                                      skip: { errs.append($0) })
-            } catch { failure = error }
+            do throws(TraceFileError) { try TraceParser.parse(b, format: format, into: &batch) } catch { failure = error }
         }
         if let failure { throw failure }
-        return (ps, errs, interner)
+        return (batch.positions, batch.firstSkipped.map(\.error), batch.vehicles)
     }
 
     @Test func csvWithOptionalColumnsQuotesAndMixedTimes() throws {

@@ -27,23 +27,40 @@ public struct TraceFileError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String { message }
 }
 
+/// What trace files parse into: positions with their vehicles as numbers, and what was skipped.
+public struct TraceBatch: Sendable {
+    public var positions: [Position] = []
+    /// The numbers of `Position.vehicle`.
+    public var vehicles = ByteInterner(capacity: 4096)
+    /// Skipped lines by reason.
+    public var skipped = RejectCounts()
+    /// The first skipped lines, with the file they came from.
+    public var firstSkipped: [(file: String, error: TraceLineError)] = []
+    public static let keptErrors = 20
+
+    public init() {}
+
+    /// Lines read: good and skipped.
+    public var linesRead: Int { positions.count + skipped.total }
+
+    mutating func skip(_ e: TraceLineError, file: String) {
+        skipped.add(e.reason)
+        if firstSkipped.count < Self.keptErrors { firstSkipped.append((file, e)) }
+    }
+}
+
 public enum TraceParser {
-    /// Parses a whole trace. `vehicle` turns id bytes into a number; `emit` receives each good row,
-    /// `skip` each malformed one (the parse goes on).
-    public static func parse(_ b: UnsafeBufferPointer<UInt8>, format: TraceFormat,
-                             vehicle: (UnsafeBufferPointer<UInt8>) -> Int32,
-                             emit: (Position) -> Void,
-                             skip: (TraceLineError) -> Void) throws(TraceFileError) {
+    /// Parses a whole trace into `batch`; malformed lines are counted and skipped, the parse goes on.
+    public static func parse(_ b: UnsafeBufferPointer<UInt8>, format: TraceFormat, file: String = "",
+                             into batch: inout TraceBatch) throws(TraceFileError) {
         switch format {
-        case .csv: try parseCSV(b, vehicle: vehicle, emit: emit, skip: skip)
-        case .ndjson: parseNDJSON(b, vehicle: vehicle, emit: emit, skip: skip)
+        case .csv: try parseCSV(b, file: file, into: &batch)
+        case .ndjson: parseNDJSON(b, file: file, into: &batch)
         }
     }
 
-    public static func parseCSV(_ b: UnsafeBufferPointer<UInt8>,
-                                vehicle: (UnsafeBufferPointer<UInt8>) -> Int32,
-                                emit: (Position) -> Void,
-                                skip: (TraceLineError) -> Void) throws(TraceFileError) {
+    public static func parseCSV(_ b: UnsafeBufferPointer<UInt8>, file: String = "",
+                                into batch: inout TraceBatch) throws(TraceFileError) {
         var reader = CSVReader(b)
         var fields: [CSVField] = []
         fields.reserveCapacity(16)
@@ -65,8 +82,8 @@ public enum TraceParser {
         while reader.next(into: &fields) {
             guard fields.count > need else {
                 if fields.count == 1 && fields[0].isEmpty { continue }
-                skip(TraceLineError(line: reader.line, reason: .missingField,
-                                    message: "\(fields.count) fields, at least \(need + 1) needed"))
+                batch.skip(TraceLineError(line: reader.line, reason: .missingField,
+                                          message: "\(fields.count) fields, at least \(need + 1) needed"), file: file)
                 continue
             }
             let fv = fields[cV]
@@ -74,31 +91,28 @@ public enum TraceParser {
             while vs < ve && (b[vs] == 32 || b[vs] == 9) { vs += 1 }
             while ve > vs && (b[ve - 1] == 32 || b[ve - 1] == 9) { ve -= 1 }
             guard ve > vs else {
-                skip(TraceLineError(line: reader.line, reason: .missingField, message: "vehicle_id is empty"))
+                batch.skip(TraceLineError(line: reader.line, reason: .missingField, message: "vehicle_id is empty"), file: file)
                 continue
             }
             guard let ts = NumberParsing.timestamp(b, fields[cT].start, fields[cT].end) else {
-                skip(TraceLineError(line: reader.line, reason: fields[cT].isEmpty ? .missingField : .wrongType,
-                                    message: "ts is neither Unix seconds nor RFC 3339"))
+                batch.skip(TraceLineError(line: reader.line, reason: fields[cT].isEmpty ? .missingField : .wrongType,
+                                          message: "ts is neither Unix seconds nor RFC 3339"), file: file)
                 continue
             }
             guard let lat = NumberParsing.double(b, fields[cLat].start, fields[cLat].end),
                   let lon = NumberParsing.double(b, fields[cLon].start, fields[cLon].end) else {
                 let empty = fields[cLat].isEmpty || fields[cLon].isEmpty
-                skip(TraceLineError(line: reader.line, reason: empty ? .missingField : .wrongType,
-                                    message: "lat/lon must be decimal numbers"))
+                batch.skip(TraceLineError(line: reader.line, reason: empty ? .missingField : .wrongType,
+                                          message: "lat/lon must be decimal numbers"), file: file)
                 continue
             }
-            let v = vehicle(UnsafeBufferPointer(rebasing: b[vs..<ve]))
-            emit(Position(vehicle: v, ts: ts, lat: lat, lon: lon,
-                          speedKmh: optional(cS), heading: optional(cH), accuracyM: optional(cA)))
+            let v = batch.vehicles.intern(UnsafeBufferPointer(rebasing: b[vs..<ve]))
+            batch.positions.append(Position(vehicle: v, ts: ts, lat: lat, lon: lon,
+                                            speedKmh: optional(cS), heading: optional(cH), accuracyM: optional(cA)))
         }
     }
 
-    public static func parseNDJSON(_ b: UnsafeBufferPointer<UInt8>,
-                                   vehicle: (UnsafeBufferPointer<UInt8>) -> Int32,
-                                   emit: (Position) -> Void,
-                                   skip: (TraceLineError) -> Void) {
+    public static func parseNDJSON(_ b: UnsafeBufferPointer<UInt8>, file: String = "", into batch: inout TraceBatch) {
         var p = 0, line = 0
         let n = b.count
         while p < n {
@@ -112,15 +126,15 @@ public enum TraceParser {
             if blank { continue }
             switch NativePayload.parse(b, start: s, end: e) {
             case .failure(let err):
-                skip(TraceLineError(line: line, reason: err.reason, message: err.message))
+                batch.skip(TraceLineError(line: line, reason: err.reason, message: err.message), file: file)
             case .success(let np):
                 guard !np.vehicle.isEmpty else {
-                    skip(TraceLineError(line: line, reason: .missingField, message: "vehicle is missing"))
+                    batch.skip(TraceLineError(line: line, reason: .missingField, message: "vehicle is missing"), file: file)
                     continue
                 }
-                let v = np.vehicle.withUnsafeBufferPointer { vehicle($0) }
-                emit(Position(vehicle: v, ts: np.ts, lat: np.lat, lon: np.lon,
-                              speedKmh: np.speedKmh, heading: np.heading, accuracyM: np.accuracyM))
+                let v = np.vehicle.withUnsafeBufferPointer { batch.vehicles.intern($0) }
+                batch.positions.append(Position(vehicle: v, ts: np.ts, lat: np.lat, lon: np.lon,
+                                                speedKmh: np.speedKmh, heading: np.heading, accuracyM: np.accuracyM))
             }
         }
     }
