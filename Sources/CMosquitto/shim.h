@@ -1,0 +1,4 @@
+#ifndef INSPECTIONWATCH_CMOSQUITTO_SHIM_H
+#define INSPECTIONWATCH_CMOSQUITTO_SHIM_H
+#include <mosquitto.h>
+#endif
