@@ -15,6 +15,10 @@ let package = Package(
     targets: [
         // Pure engine: geometry, spatial index, dwell machine, rules, parsers of bytes. No I/O, no clock.
         .target(name: "InspectionCore"),
+        // libmosquitto from Debian's libmosquitto-dev.
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        // One handle class over the C client: connect, subscribe, publish, reconnect.
+        .target(name: "InspectionMQTT", dependencies: ["CMosquitto"]),
         // Configuration file (YAML) → typed settings, with errors that name the setting.
         .target(
             name: "InspectionConfig",
@@ -38,6 +42,7 @@ let package = Package(
             path: "Benchmarks/Sources"
         ),
         .testTarget(name: "InspectionCoreTests", dependencies: ["InspectionCore"]),
+        .testTarget(name: "InspectionMQTTTests", dependencies: ["InspectionMQTT"]),
         .testTarget(
             name: "InspectionReplayTests",
             dependencies: ["InspectionCore", "InspectionReplay", "InspectionConfig"]

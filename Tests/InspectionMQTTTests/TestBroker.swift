@@ -1,0 +1,149 @@
+import Foundation
+
+/// A real mosquitto broker on a free loopback port, in a temporary folder, for one test.
+final class TestBroker: @unchecked Sendable {
+    let port: Int32
+    let dir: URL
+    private var pid: pid_t = 0
+    private let extraConfig: String
+
+    init(extraConfig: String = "allow_anonymous true\n") throws {
+        port = try Self.freePort()
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        self.extraConfig = extraConfig
+        try start()
+    }
+
+    static var executable: String {
+        ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        } ?? "mosquitto"
+    }
+
+    func start() throws {
+        let conf = dir.appendingPathComponent("mosquitto.conf")
+        let text = """
+        listener \(port) 127.0.0.1
+        user root
+        persistence true
+        persistence_location \(dir.path)/
+        log_dest file \(dir.path)/broker.log
+        max_queued_messages 1000000
+        max_queued_bytes 0
+        \(extraConfig)
+        """
+        try Data(text.utf8).write(to: conf)
+        pid = try spawn(Self.executable, ["-c", conf.path])
+        try waitUntilListening()
+    }
+
+    /// SIGTERM and wait: the broker saves its persistence file.
+    func stop() {
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
+    }
+
+    func restart() throws {
+        stop()
+        try start()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    private func waitUntilListening() throws {
+        for _ in 0..<200 {
+            if Self.canConnect(port) { return }
+            usleep(25_000)
+        }
+        throw NSError(domain: "TestBroker", code: 1, userInfo: [NSLocalizedDescriptionKey: "broker did not listen on \(port)"])
+    }
+
+    static func canConnect(_ port: Int32) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    static func freePort() throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { ptr in
+            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw NSError(domain: "TestBroker", code: 2) }
+        return Int32(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+/// Starts a program (POSIX spawn: Foundation's `Process` waits on a run loop that a test runner
+/// may not turn), its output discarded.
+func spawn(_ path: String, _ args: [String]) throws -> pid_t {
+    var pid: pid_t = 0
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    // The test runner blocks signals in its threads; a child inherits that mask and would never
+    // see SIGTERM. Start it with none blocked and default handlers.
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attr, &none)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
+    guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot start \(path)"]) }
+    return pid
+}
+
+/// Runs a program to its end; its exit status.
+@discardableResult
+func run(_ path: String, _ args: [String]) throws -> Int32 {
+    let pid = try spawn(path, args)
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return status
+}
+
+/// Waits for a condition, polling; false if it did not hold within `seconds`.
+func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
+
+/// A thread-safe box for what callbacks collect.
+final class Collected<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [T] = []
+    func append(_ x: T) { lock.withLock { items.append(x) } }
+    var all: [T] { lock.withLock { items } }
+    var count: Int { lock.withLock { items.count } }
+}
