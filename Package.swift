@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Pure engine: geometry, spatial index, dwell machine, rules, parsers of bytes. No I/O, no clock.
@@ -19,6 +20,16 @@ let package = Package(
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         // One handle class over the C client: connect, subscribe, publish, reconnect.
         .target(name: "InspectionMQTT", dependencies: ["CMosquitto"]),
+        // The SQLite store (GRDB, WAL): journal of received messages, visits, alerts, outbox.
+        .target(
+            name: "InspectionStore",
+            dependencies: ["InspectionCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // `serve`: MQTT in, journal, engine, store, alerts out.
+        .target(
+            name: "InspectionDaemon",
+            dependencies: ["InspectionCore", "InspectionConfig", "InspectionMQTT", "InspectionStore", "InspectionReplay"]
+        ),
         // Configuration file (YAML) → typed settings, with errors that name the setting.
         .target(
             name: "InspectionConfig",
@@ -29,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "InspectionWatch",
             dependencies: [
-                "InspectionCore", "InspectionConfig", "InspectionReplay",
+                "InspectionCore", "InspectionConfig", "InspectionReplay", "InspectionDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -42,7 +53,14 @@ let package = Package(
             path: "Benchmarks/Sources"
         ),
         .testTarget(name: "InspectionCoreTests", dependencies: ["InspectionCore"]),
-        .testTarget(name: "InspectionMQTTTests", dependencies: ["InspectionMQTT"]),
+        // A real broker and processes for the tests that need them.
+        .target(name: "InspectionTestSupport", path: "Tests/Support/InspectionTestSupport"),
+        .testTarget(name: "InspectionMQTTTests", dependencies: ["InspectionMQTT", "InspectionTestSupport"]),
+        .testTarget(
+            name: "InspectionDaemonTests",
+            dependencies: ["InspectionDaemon", "InspectionStore", "InspectionMQTT", "InspectionReplay", "InspectionCore",
+                           "InspectionConfig", "InspectionTestSupport"]
+        ),
         .testTarget(
             name: "InspectionReplayTests",
             dependencies: ["InspectionCore", "InspectionReplay", "InspectionConfig"]

@@ -76,6 +76,19 @@ struct ConfigReader {
         return d
     }
 
+    /// A list of mappings, each read with its own reader (`mqtt.subscriptions[1]`).
+    mutating func list(_ key: String) throws(ConfigError) -> [ConfigReader]? {
+        used.insert(key)
+        guard let v = value(key) else { return nil }
+        guard case .sequence(let seq) = v else { throw fail(key, "must be a list", v) }
+        var out: [ConfigReader] = []
+        for (i, item) in seq.enumerated() {
+            guard case .mapping = item else { throw fail("\(key)[\(i)]", "must be a mapping", item) }
+            out.append(ConfigReader(file: file, path: join(key) + "[\(i)]", node: item))
+        }
+        return out
+    }
+
     /// A duration: a number of seconds, or a number with a unit: `ms`, `s`, `m`, `h`, `d`.
     mutating func duration(_ key: String) throws(ConfigError) -> Int64? {
         used.insert(key)

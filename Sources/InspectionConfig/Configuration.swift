@@ -9,6 +9,7 @@ public struct Configuration: Sendable, Equatable {
     /// Where `serve` and `import` read the registry files.
     public var registryDir: String?
     public var coordinates: CoordinateSystem = .wgs84
+    public var daemon = DaemonSettings()
 
     public init() {}
 
@@ -94,6 +95,43 @@ public struct Configuration: Sendable, Equatable {
             }
         }
         try severity.rejectUnknown()
+
+        var mqtt = try top.section("mqtt")
+        if let v = try mqtt.string("host") { c.daemon.host = v }
+        if let v = try mqtt.int("port", min: 1, max: 65535) { c.daemon.port = v }
+        if let v = try mqtt.string("client_id") {
+            guard !v.isEmpty else { throw mqtt.fail("client_id", "must not be empty: the broker keeps the session by it") }
+            c.daemon.clientId = v
+        }
+        c.daemon.username = try mqtt.string("username")
+        c.daemon.password = try mqtt.string("password")
+        c.daemon.caFile = try mqtt.string("ca_file")
+        c.daemon.certFile = try mqtt.string("cert_file")
+        c.daemon.keyFile = try mqtt.string("key_file")
+        if (c.daemon.certFile == nil) != (c.daemon.keyFile == nil) {
+            throw mqtt.fail(c.daemon.certFile == nil ? "cert_file" : "key_file", "cert_file and key_file go together")
+        }
+        if let v = try mqtt.string("alert_topic_prefix") { c.daemon.alertTopicPrefix = v }
+        if let v = try mqtt.bool("publish_visits") { c.daemon.publishVisits = v }
+        if let subs = try mqtt.list("subscriptions") {
+            c.daemon.subscriptions = []
+            for (i, var s) in subs.enumerated() {
+                guard let filter = try s.string("filter"), !filter.isEmpty else { throw s.fail("filter", "required") }
+                let formatText = try s.string("format") ?? "native"
+                guard let format = PayloadFormat(rawValue: formatText) else {
+                    throw s.fail("format", "\"\(formatText)\" is not one of native, owntracks, jt808")
+                }
+                try s.rejectUnknown()
+                c.daemon.subscriptions.append(DaemonSettings.Subscription(filter: filter, format: format))
+                _ = i
+            }
+            if c.daemon.subscriptions.isEmpty { throw mqtt.fail("subscriptions", "at least one is needed") }
+        }
+        try mqtt.rejectUnknown()
+
+        var store = try top.section("store")
+        if let v = try store.string("path") { c.daemon.storePath = v }
+        try store.rejectUnknown()
 
         try top.rejectUnknown()
         return c

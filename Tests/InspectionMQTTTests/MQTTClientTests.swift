@@ -1,5 +1,6 @@
 import Foundation
 import InspectionMQTT
+import InspectionTestSupport
 import Testing
 
 /// The libmosquitto wrapper against a real broker started by each test.

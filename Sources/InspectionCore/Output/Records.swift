@@ -13,6 +13,13 @@ public struct VisitRecord: Sendable, Equatable {
     /// When the stay reached `min_dwell` and the visit was reported.
     public var openedAt: Millis
 
+    public init(visitId: String, vehicleId: String, agencyId: String?, siteId: String, enterpriseId: String, start: Millis,
+                end: Millis?, points: Int, taskId: String?, occasionId: String, openedAt: Millis) {
+        self.visitId = visitId; self.vehicleId = vehicleId; self.agencyId = agencyId; self.siteId = siteId
+        self.enterpriseId = enterpriseId; self.start = start; self.end = end; self.points = points
+        self.taskId = taskId; self.occasionId = occasionId; self.openedAt = openedAt
+    }
+
     public var durationS: Double? { end.map { Double($0 - start) / 1000 } }
 
     public var json: JSONValue {

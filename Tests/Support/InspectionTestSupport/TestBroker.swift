@@ -1,13 +1,13 @@
 import Foundation
 
 /// A real mosquitto broker on a free loopback port, in a temporary folder, for one test.
-final class TestBroker: @unchecked Sendable {
-    let port: Int32
-    let dir: URL
+public final class TestBroker: @unchecked Sendable {
+    public let port: Int32
+    public let dir: URL
     private var pid: pid_t = 0
     private let extraConfig: String
 
-    init(extraConfig: String = "allow_anonymous true\n") throws {
+    public init(extraConfig: String = "allow_anonymous true\n") throws {
         port = try Self.freePort()
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -21,7 +21,7 @@ final class TestBroker: @unchecked Sendable {
         } ?? "mosquitto"
     }
 
-    func start() throws {
+    public func start() throws {
         let conf = dir.appendingPathComponent("mosquitto.conf")
         let text = """
         listener \(port) 127.0.0.1
@@ -39,7 +39,7 @@ final class TestBroker: @unchecked Sendable {
     }
 
     /// SIGTERM and wait: the broker saves its persistence file.
-    func stop() {
+    public func stop() {
         guard pid > 0 else { return }
         kill(pid, SIGTERM)
         var status: Int32 = 0
@@ -47,7 +47,7 @@ final class TestBroker: @unchecked Sendable {
         pid = 0
     }
 
-    func restart() throws {
+    public func restart() throws {
         stop()
         try start()
     }
@@ -77,7 +77,7 @@ final class TestBroker: @unchecked Sendable {
         }
     }
 
-    static func freePort() throws -> Int32 {
+    public static func freePort() throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -95,13 +95,13 @@ final class TestBroker: @unchecked Sendable {
 
 /// Starts a program (POSIX spawn: Foundation's `Process` waits on a run loop that a test runner
 /// may not turn), its output discarded.
-func spawn(_ path: String, _ args: [String]) throws -> pid_t {
+public func spawn(_ path: String, _ args: [String], stdout: String = "/dev/null") throws -> pid_t {
     var pid: pid_t = 0
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     // The test runner blocks signals in its threads; a child inherits that mask and would never
@@ -122,7 +122,7 @@ func spawn(_ path: String, _ args: [String]) throws -> pid_t {
 
 /// Runs a program to its end; its exit status.
 @discardableResult
-func run(_ path: String, _ args: [String]) throws -> Int32 {
+public func run(_ path: String, _ args: [String]) throws -> Int32 {
     let pid = try spawn(path, args)
     var status: Int32 = 0
     waitpid(pid, &status, 0)
@@ -130,7 +130,7 @@ func run(_ path: String, _ args: [String]) throws -> Int32 {
 }
 
 /// Waits for a condition, polling; false if it did not hold within `seconds`.
-func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+public func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
@@ -140,10 +140,11 @@ func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
 }
 
 /// A thread-safe box for what callbacks collect.
-final class Collected<T>: @unchecked Sendable {
+public final class Collected<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [T] = []
-    func append(_ x: T) { lock.withLock { items.append(x) } }
-    var all: [T] { lock.withLock { items } }
-    var count: Int { lock.withLock { items.count } }
+    public init() {}
+    public func append(_ x: T) { lock.withLock { items.append(x) } }
+    public var all: [T] { lock.withLock { items } }
+    public var count: Int { lock.withLock { items.count } }
 }

@@ -1,0 +1,25 @@
+import InspectionCore
+
+/// What `serve` needs beyond the engine: the broker, the subscriptions, the store, the outputs.
+public struct DaemonSettings: Sendable, Equatable {
+    public struct Subscription: Sendable, Equatable {
+        public var filter: String
+        public var format: PayloadFormat
+        public init(filter: String, format: PayloadFormat) { self.filter = filter; self.format = format }
+    }
+
+    public var host = "127.0.0.1"
+    public var port = 1883
+    public var clientId = "inspection-watch"
+    public var username: String?
+    public var password: String?
+    public var caFile: String?
+    public var certFile: String?
+    public var keyFile: String?
+    public var subscriptions: [Subscription] = [Subscription(filter: PayloadFormat.native.defaultFilter, format: .native)]
+    public var alertTopicPrefix = "alerts"
+    public var publishVisits = false
+    public var storePath = "/var/lib/inspection-watch/inspection-watch.sqlite"
+
+    public init() {}
+}

@@ -1,0 +1,201 @@
+import Foundation
+import InspectionConfig
+import InspectionCore
+import InspectionMQTT
+import InspectionReplay
+import InspectionStore
+
+/// `inspection-watch serve`: MQTT in, journal, engine, store, alerts out.
+///
+/// Every message is committed to the store's journal on libmosquitto's thread before that thread
+/// acknowledges it to the broker, so a crash (even SIGKILL) loses no accepted position. The main
+/// thread processes the journal in order through the engine and commits visits, alerts and their
+/// outbox rows in one transaction; the outbox is then published at QoS 1 and marked when the
+/// broker acknowledges. On start the whole journal is processed again: the engine's state (open
+/// stays, occasions) is rebuilt exactly, and stable ids make the repeated writes no-ops.
+public final class Daemon: @unchecked Sendable {
+    let configuration: Configuration
+    let log: @Sendable (String) -> Void
+    private let stopping = Atomic(false)
+    private let wake = DispatchSemaphore(value: 0)
+
+    public init(configuration: Configuration, log: @escaping @Sendable (String) -> Void) {
+        self.configuration = configuration
+        self.log = log
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case registry(RegistryError)
+        case store(String)
+        case mqtt(MQTTError)
+
+        public var description: String {
+            switch self {
+            case .registry(let e): return "registry: \(e)"
+            case .store(let e): return "store: \(e)"
+            case .mqtt(let e): return "mqtt: \(e)"
+            }
+        }
+    }
+
+    /// Asks the run loop to finish: drain, stop, return.
+    public func stop() {
+        stopping.set(true)
+        wake.signal()
+    }
+
+    public func run() throws(Failure) {
+        let c = configuration
+        let d = c.daemon
+        guard let registryDir = c.registryDir else {
+            throw .registry(RegistryError(file: "configuration", field: "registry.dir", message: "serve needs a registry folder"))
+        }
+        let registry: Registry
+        do {
+            registry = try RegistryDirectory.load(
+                registryDir, parser: RegistryParser(coordinates: c.coordinates, calendar: c.engine.calendar, margin: c.engine.siteMarginM))
+        } catch { throw .registry(error) }
+        let store: Store
+        do { store = try Store(path: d.storePath) } catch { throw .store("\(d.storePath): \(error)") }
+        log("registry loaded: \(registry.sites.count) sites, \(registry.vehicles.count) vehicles, \(registry.tasks.count) tasks")
+
+        var processor = JournalProcessor(registry: registry, settings: c.engine, daemon: d)
+        // Rebuild the engine's state from the journal: nothing is written twice (stable ids).
+        do {
+            var replayed = 0
+            while true {
+                let entries = try store.journal(after: processor.lastSeq, limit: 20_000)
+                if entries.isEmpty { break }
+                try store.commit(processor.process(entries))
+                replayed += entries.count
+            }
+            if replayed > 0 { log("journal replayed: \(replayed) messages") }
+        } catch { throw .store("\(error)") }
+
+        var mqtt = MQTTSettings()
+        mqtt.host = d.host
+        mqtt.port = Int32(d.port)
+        mqtt.clientId = d.clientId
+        mqtt.cleanSession = false
+        mqtt.username = d.username
+        mqtt.password = d.password
+        if let ca = d.caFile { mqtt.tls = .init(caFile: ca, certFile: d.certFile, keyFile: d.keyFile) }
+
+        let inflight = InflightOutbox()
+        let subscriptions = d.subscriptions
+        let client: MQTTClient
+        do {
+            client = try MQTTClient(settings: mqtt, onMessage: { [store, wake, log] m in
+                let sub = subscriptions.firstIndex { Self.topic(m.topic, matches: $0.filter) } ?? 0
+                let now = Millis(Date().timeIntervalSince1970 * 1000)
+                // Committed before this returns, i.e. before libmosquitto acknowledges it.
+                while true {
+                    do {
+                        try store.append(receivedAt: now, subscription: sub, topic: m.topic, payload: m.payload)
+                        break
+                    } catch {
+                        log("cannot store a received message, holding it unacknowledged: \(error)")
+                        Thread.sleep(forTimeInterval: 1)
+                    }
+                }
+                wake.signal()
+            }, onEvent: { [log, wake] e in
+                switch e {
+                case .connected: log("mqtt connected to \(d.host):\(d.port)")
+                case .refused(let why): log("mqtt connection refused: \(why)")
+                case .disconnected(let why): log("mqtt disconnected (\(why)); reconnecting")
+                case .published(let mid): inflight.acknowledged(mid); wake.signal()
+                }
+            })
+            for s in d.subscriptions { try client.subscribe(s.filter, qos: 1) }
+            try client.start()
+        } catch { throw .mqtt(error) }
+
+        let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        notifier.notify("READY=1")
+        log("serving")
+        var lastWatchdog = Date()
+        while true {
+            _ = wake.wait(timeout: .now() + .milliseconds(200))
+            let finishing = stopping.get()
+            if finishing { client.stop() }
+            do {
+                while true {
+                    let entries = try store.journal(after: processor.lastSeq, limit: 5000)
+                    if entries.isEmpty { break }
+                    try store.commit(processor.process(entries))
+                }
+                try store.markPublished(inflight.takeAcknowledged(), at: Millis(Date().timeIntervalSince1970 * 1000))
+                if !finishing {
+                    for entry in try store.unpublished(limit: 1000) where inflight.begin(entry.id) {
+                        do {
+                            let mid = try client.publish(topic: entry.topic, payload: entry.payload, qos: 1)
+                            inflight.sent(entry.id, mid: mid)
+                        } catch {
+                            inflight.failed(entry.id)
+                            break  // not connected: the outbox keeps it for later
+                        }
+                    }
+                }
+            } catch {
+                log("store error: \(error)")
+            }
+            if let interval = notifier.watchdogInterval, Date().timeIntervalSince(lastWatchdog) >= interval {
+                notifier.notify("WATCHDOG=1")
+                lastWatchdog = Date()
+            }
+            if finishing { break }
+        }
+        notifier.notify("STOPPING=1")
+        log("stopped")
+    }
+
+    /// MQTT topic filter matching (`+` one level, `#` the rest).
+    static func topic(_ topic: String, matches filter: String) -> Bool {
+        let t = topic.split(separator: "/", omittingEmptySubsequences: false)
+        let f = filter.split(separator: "/", omittingEmptySubsequences: false)
+        for (i, part) in f.enumerated() {
+            if part == "#" { return true }
+            guard i < t.count else { return false }
+            if part != "+" && part != t[i] { return false }
+        }
+        return t.count == f.count
+    }
+}
+
+/// Outbox rows between publish and the broker's acknowledgement.
+final class InflightOutbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending = Set<Int64>()
+    private var byMid: [Int32: Int64] = [:]
+    private var acked: [Int64] = []
+    private var early = Set<Int32>()
+
+    func begin(_ id: Int64) -> Bool { lock.withLock { pending.insert(id).inserted } }
+    func failed(_ id: Int64) { lock.withLock { _ = pending.remove(id) } }
+
+    func sent(_ id: Int64, mid: Int32) {
+        lock.withLock {
+            if early.remove(mid) != nil { acked.append(id); pending.remove(id) } else { byMid[mid] = id }
+        }
+    }
+
+    func acknowledged(_ mid: Int32) {
+        lock.withLock {
+            if let id = byMid.removeValue(forKey: mid) { acked.append(id); pending.remove(id) } else { early.insert(mid) }
+        }
+    }
+
+    func takeAcknowledged() -> [Int64] {
+        lock.withLock { defer { acked.removeAll() }; return acked }
+    }
+}
+
+/// A flag shared between threads.
+final class Atomic<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func get() -> T { lock.withLock { value } }
+    func set(_ v: T) { lock.withLock { value = v } }
+}

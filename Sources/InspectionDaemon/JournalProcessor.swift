@@ -1,0 +1,71 @@
+import InspectionConfig
+import InspectionCore
+import InspectionStore
+
+/// Turns journal entries (messages as received) into store writes: decode by the subscription's
+/// format, the checks only a live feed has (a clock ahead of the receive time), the engine, and
+/// the records. Deterministic in the entries alone, so processing the journal again after a
+/// restart rebuilds the same state and writes the same ids.
+public struct JournalProcessor {
+    public private(set) var engine: Engine
+    let subscriptions: [DaemonSettings.Subscription]
+    let topicVehicles: [TopicVehicle]
+    let alertPrefix: String
+    let maxFuture: Millis
+    public private(set) var lastSeq: Int64 = 0
+    private var out = EngineOutput()
+
+    public init(registry: Registry, settings: EngineSettings, daemon: DaemonSettings) {
+        engine = Engine(registry: registry, settings: settings)
+        subscriptions = daemon.subscriptions
+        topicVehicles = daemon.subscriptions.map { TopicVehicle(filter: $0.filter) }
+        alertPrefix = daemon.alertTopicPrefix
+        maxFuture = settings.maxFuture
+    }
+
+    public mutating func process(_ entries: [JournalEntry]) -> StoreBatch {
+        var batch = StoreBatch()
+        for e in entries {
+            lastSeq = e.seq
+            let sub = e.subscription >= 0 && e.subscription < subscriptions.count ? e.subscription : 0
+            let format = subscriptions[sub].format
+            let decoded = e.payload.withUnsafeBufferPointer {
+                PayloadDecoder.decode(format, payload: $0, topicVehicle: topicVehicles[sub].vehicle(in: e.topic, format: format))
+            }
+            switch decoded {
+            case .failure(let err):
+                engine.count(err.reason)
+                batch.deadLetters.append((e.receivedAt, e.topic, err.reason, err.message, e.payload))
+            case .success(.ignored):
+                continue
+            case .success(.position(let p)):
+                if p.ts > e.receivedAt + maxFuture {
+                    engine.count(.future)
+                    batch.deadLetters.append((e.receivedAt, e.topic, .future,
+                                              "ts \(Timestamp.formatUTC(p.ts)) is ahead of the receive clock", e.payload))
+                    continue
+                }
+                let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
+                let position = Position(vehicle: v, ts: p.ts, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh,
+                                        heading: p.heading, accuracyM: p.accuracyM)
+                switch engine.ingest(position, into: &out) {
+                case .rejected(.late):
+                    batch.latePositions.append((engine.vehicleId(v), p.ts, p.lat, p.lon, e.receivedAt))
+                case .rejected(let r) where r.isDeadLetter:
+                    batch.deadLetters.append((e.receivedAt, e.topic, r, "position rejected: \(r.rawValue)", e.payload))
+                default: break
+                }
+                if !out.isEmpty { drain(into: &batch) }
+            }
+        }
+        batch.processedSeq = entries.last?.seq
+        return batch
+    }
+
+    private mutating func drain(into batch: inout StoreBatch) {
+        batch.visits += out.opened
+        batch.visits += out.closed
+        for a in out.alerts { batch.alerts.append((a, "\(alertPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)")) }
+        out.removeAll()
+    }
+}

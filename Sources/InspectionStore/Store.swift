@@ -1,0 +1,223 @@
+import Foundation
+import GRDB
+import InspectionCore
+
+/// A message as the daemon received it, kept before it is acknowledged to the broker.
+public struct JournalEntry: Sendable, Equatable {
+    public var seq: Int64
+    public var receivedAt: Millis
+    public var subscription: Int
+    public var topic: String
+    public var payload: [UInt8]
+}
+
+/// An alert waiting to be published (or published).
+public struct OutboxEntry: Sendable, Equatable {
+    public var id: Int64
+    public var alertId: String
+    public var topic: String
+    public var payload: [UInt8]
+}
+
+/// What one pass of the engine produced, written in one transaction.
+public struct StoreBatch: Sendable {
+    public var visits: [VisitRecord] = []
+    public var alerts: [(record: AlertRecord, topic: String)] = []
+    public var deadLetters: [(receivedAt: Millis, topic: String, reason: RejectReason, message: String, payload: [UInt8])] = []
+    public var latePositions: [(vehicleId: String, ts: Millis, lat: Double, lon: Double, receivedAt: Millis)] = []
+    /// The last journal entry this batch accounts for.
+    public var processedSeq: Int64?
+
+    public init() {}
+    public var isEmpty: Bool { visits.isEmpty && alerts.isEmpty && deadLetters.isEmpty && latePositions.isEmpty && processedSeq == nil }
+}
+
+/// The embedded SQLite database (WAL): the journal of received messages, visits, alerts with their
+/// status history, the alert outbox, dead letters and late positions. Migrations are named and
+/// ordered, and never edited once released.
+public final class Store: Sendable {
+    public let path: String
+    let pool: DatabasePool
+    /// Dead letters kept at most (the oldest go first).
+    public let deadLetterLimit: Int
+
+    public init(path: String, deadLetterLimit: Int = 100_000) throws {
+        self.path = path
+        self.deadLetterLimit = deadLetterLimit
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")  // WAL: durable against a crash of the process
+            try db.execute(sql: "PRAGMA busy_timeout = 5000")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: journal, visits, alerts, outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE journal (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    received_at INTEGER NOT NULL,
+                    subscription INTEGER NOT NULL,
+                    topic TEXT NOT NULL,
+                    payload BLOB NOT NULL);
+                CREATE TABLE state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                CREATE TABLE visits (
+                    visit_id TEXT PRIMARY KEY,
+                    vehicle_id TEXT NOT NULL, agency_id TEXT, site_id TEXT NOT NULL, enterprise_id TEXT NOT NULL,
+                    start INTEGER NOT NULL, "end" INTEGER, points INTEGER NOT NULL,
+                    task_id TEXT, occasion_id TEXT NOT NULL, opened_at INTEGER NOT NULL);
+                CREATE INDEX visits_by_start ON visits(start);
+                CREATE TABLE alerts (
+                    alert_id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL, severity TEXT NOT NULL, at INTEGER NOT NULL,
+                    enterprise_id TEXT NOT NULL, site_id TEXT NOT NULL, agency_id TEXT, vehicle_id TEXT NOT NULL,
+                    visit_id TEXT, task_id TEXT, detail TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'acknowledged', 'resolved', 'dismissed')));
+                CREATE INDEX alerts_by_at ON alerts(at);
+                CREATE TABLE alert_status (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    alert_id TEXT NOT NULL REFERENCES alerts(alert_id),
+                    at INTEGER NOT NULL, status TEXT NOT NULL, actor TEXT NOT NULL, note TEXT);
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    alert_id TEXT NOT NULL UNIQUE REFERENCES alerts(alert_id),
+                    topic TEXT NOT NULL, payload BLOB NOT NULL, published_at INTEGER);
+                CREATE INDEX outbox_unpublished ON outbox(id) WHERE published_at IS NULL;
+                CREATE TABLE dead_letters (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    received_at INTEGER NOT NULL, topic TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL,
+                    payload BLOB NOT NULL);
+                CREATE TABLE late_positions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    vehicle_id TEXT NOT NULL, ts INTEGER NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
+                    received_at INTEGER NOT NULL);
+                """)
+        }
+        return m
+    }
+
+    // MARK: journal
+
+    /// Appends a received message and commits: once this returns, a crash loses nothing, so the
+    /// broker may be acknowledged.
+    @discardableResult
+    public func append(receivedAt: Millis, subscription: Int, topic: String, payload: [UInt8]) throws -> Int64 {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO journal (received_at, subscription, topic, payload) VALUES (?, ?, ?, ?)",
+                           arguments: [receivedAt, subscription, topic, Data(payload)])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Journal entries after `seq`, oldest first.
+    public func journal(after seq: Int64, limit: Int = 10_000) throws -> [JournalEntry] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, received_at, subscription, topic, payload FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+                             arguments: [seq, limit]).map { r in
+                JournalEntry(seq: r["seq"], receivedAt: r["received_at"], subscription: r["subscription"], topic: r["topic"],
+                             payload: [UInt8]((r["payload"] as Data?) ?? Data()))
+            }
+        }
+    }
+
+    public func journalCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM journal") ?? 0 }
+    }
+
+    // MARK: engine output
+
+    /// Writes a batch in one transaction. Visits are upserted (an open visit later closes),
+    /// alerts and their outbox rows are inserted once: the same alert id again is ignored, so
+    /// processing the journal again after a restart doubles nothing.
+    public func commit(_ b: StoreBatch) throws {
+        guard !b.isEmpty else { return }
+        try pool.write { db in
+            for v in b.visits {
+                try db.execute(sql: """
+                    INSERT INTO visits (visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, "end", points, task_id, occasion_id, opened_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(visit_id) DO UPDATE SET "end" = excluded."end", points = excluded.points
+                    """, arguments: [v.visitId, v.vehicleId, v.agencyId, v.siteId, v.enterpriseId, v.start, v.end, v.points,
+                                     v.taskId, v.occasionId, v.openedAt])
+            }
+            for (a, topic) in b.alerts {
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO alerts (alert_id, kind, severity, at, enterprise_id, site_id, agency_id, vehicle_id, visit_id, task_id, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [a.alertId, a.kind.rawValue, a.severity.rawValue, a.at, a.enterpriseId, a.siteId, a.agencyId,
+                                     a.vehicleId, a.visitId, a.taskId, a.detail.serialized])
+                if db.changesCount > 0 {
+                    try db.execute(sql: "INSERT INTO alert_status (alert_id, at, status, actor) VALUES (?, ?, 'open', 'engine')",
+                                   arguments: [a.alertId, a.at])
+                    try db.execute(sql: "INSERT OR IGNORE INTO outbox (alert_id, topic, payload) VALUES (?, ?, ?)",
+                                   arguments: [a.alertId, topic, Data(a.json.serialized.utf8)])
+                }
+            }
+            for d in b.deadLetters {
+                try db.execute(sql: "INSERT INTO dead_letters (received_at, topic, reason, message, payload) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [d.receivedAt, d.topic, d.reason.rawValue, d.message, Data(d.payload)])
+            }
+            if !b.deadLetters.isEmpty {
+                try db.execute(sql: "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?",
+                               arguments: [deadLetterLimit])
+            }
+            for l in b.latePositions {
+                try db.execute(sql: "INSERT INTO late_positions (vehicle_id, ts, lat, lon, received_at) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [l.vehicleId, l.ts, l.lat, l.lon, l.receivedAt])
+            }
+            if let seq = b.processedSeq {
+                try db.execute(sql: "INSERT INTO state (key, value) VALUES ('processed_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                               arguments: [seq])
+            }
+        }
+    }
+
+    public func processedSeq() throws -> Int64 {
+        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM state WHERE key = 'processed_seq'") ?? 0 }
+    }
+
+    // MARK: outbox
+
+    public func unpublished(limit: Int = 1000) throws -> [OutboxEntry] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, alert_id, topic, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
+                             arguments: [limit]).map { r in
+                OutboxEntry(id: r["id"], alertId: r["alert_id"], topic: r["topic"], payload: [UInt8]((r["payload"] as Data?) ?? Data()))
+            }
+        }
+    }
+
+    public func markPublished(_ ids: [Int64], at: Millis) throws {
+        guard !ids.isEmpty else { return }
+        try pool.write { db in
+            for id in ids { try db.execute(sql: "UPDATE outbox SET published_at = ? WHERE id = ?", arguments: [at, id]) }
+        }
+    }
+
+    // MARK: reading
+
+    public func visits() throws -> [VisitRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM visits ORDER BY start, visit_id").map { r in
+                VisitRecord(visitId: r["visit_id"], vehicleId: r["vehicle_id"], agencyId: r["agency_id"], siteId: r["site_id"],
+                            enterpriseId: r["enterprise_id"], start: r["start"], end: r["end"], points: r["points"],
+                            taskId: r["task_id"], occasionId: r["occasion_id"], openedAt: r["opened_at"])
+            }
+        }
+    }
+
+    /// Alerts as (id, kind, at), time then id order.
+    public func alertKeys() throws -> [(alertId: String, kind: String, at: Millis)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT alert_id, kind, at FROM alerts ORDER BY at, alert_id").map { ($0["alert_id"], $0["kind"], $0["at"]) }
+        }
+    }
+
+    public func count(_ table: String) throws -> Int {
+        precondition(["journal", "visits", "alerts", "outbox", "dead_letters", "late_positions", "alert_status"].contains(table))
+        return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
+    }
+}

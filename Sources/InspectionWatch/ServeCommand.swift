@@ -1,0 +1,35 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import InspectionConfig
+import InspectionDaemon
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Runs the daemon: MQTT positions in, visits and alerts to the store and to MQTT (what systemd starts)."
+    )
+
+    @Option(help: "Configuration file (YAML).")
+    var config: String
+
+    func run() throws {
+        let configuration: Configuration
+        do { configuration = try Configuration.load(path: config) } catch { fail(error.description) }
+        let daemon = Daemon(configuration: configuration, log: { line in
+            var err = StandardError()
+            print("inspection-watch: " + line, to: &err)
+        })
+        // SIGTERM (systemd stop) and SIGINT: drain and stop.
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { daemon.stop() }
+            s.resume()
+            sources.append(s)
+        }
+        do { try daemon.run() } catch { fail(error.description) }
+        withExtendedLifetime(sources) {}
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import InspectionConfig
+import InspectionCore
+import InspectionMQTT
+import InspectionReplay
+import InspectionStore
+import InspectionTestSupport
+import Testing
+
+/// `inspection-watch serve` as a process, a real broker, a real SQLite file: what it stores must be
+/// what `replay` computes from the same trace.
+@Suite(.serialized) struct DaemonEndToEndTests {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var executable: String { repoRoot.appendingPathComponent(".build/debug/inspection-watch").path }
+    static var sharedData: URL {
+        if let env = ProcessInfo.processInfo.environment["INSPECTIONWATCH_DATA"] { return URL(fileURLWithPath: env) }
+        return repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+    }
+
+    struct Fix { var vehicle: String; var ts: Int; var lat: Double; var lon: Double }
+
+    /// The Aalto phones around Helsinki, renamed to JT/T 808 terminal numbers so one registry serves every format.
+    static func trace() throws -> [Fix] {
+        let text = try String(contentsOf: sharedData.appendingPathComponent("traces/aalto-helsinki.csv"), encoding: .utf8)
+        return text.split(separator: "\n").dropFirst().map { line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            return Fix(vehicle: "01390000000" + f[0].suffix(1), ts: Int(f[1])!, lat: Double(f[2])!, lon: Double(f[3])!)
+        }
+    }
+
+    /// A work folder with the Helsinki registry, the trace as CSV and a configuration.
+    struct Setup {
+        let dir: URL
+        let registry: URL
+        let csv: URL
+        let config: URL
+        let store: String
+        let fixes: [Fix]
+
+        init(brokerPort: Int32, format: PayloadFormat) throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
+            registry = dir.appendingPathComponent("registry")
+            try FileManager.default.createDirectory(at: registry, withIntermediateDirectories: true)
+            fixes = try DaemonEndToEndTests.trace()
+            let data = try Data(contentsOf: sharedData.appendingPathComponent("osm/helsinki-polygons.geojson"))
+            var fc = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            var seen: [String: Int] = [:]
+            fc["features"] = (fc["features"] as! [[String: Any]]).map { f in
+                var f = f
+                var p = f["properties"] as! [String: Any]
+                var id = p["site_id"] as! String
+                if let n = seen[id] { seen[id] = n + 1; id += "#\(n + 1)" } else { seen[id] = 0 }
+                p["site_id"] = id
+                p["enterprise_id"] = "E-" + id
+                f["properties"] = p
+                return f
+            }
+            try JSONSerialization.data(withJSONObject: fc).write(to: registry.appendingPathComponent("sites.geojson"))
+            try Data("agency_id,name,jurisdiction\nAMR,Market,helsinki_center\nENV,Environment,*\n".utf8)
+                .write(to: registry.appendingPathComponent("agencies.csv"))
+            let vehicles = Set(fixes.map(\.vehicle)).sorted()
+            try Data(("vehicle_id,agency_id,plate\n" + vehicles.enumerated().map { "\($1),\($0 % 2 == 0 ? "AMR" : "ENV"),\n" }.joined()).utf8)
+                .write(to: registry.appendingPathComponent("vehicles.csv"))
+            try Data("task_id,agency_id,partner_agency_ids,enterprise_id,site_id,kind,start,end,announced_at,cross_region,status\n".utf8)
+                .write(to: registry.appendingPathComponent("tasks.csv"))
+            csv = dir.appendingPathComponent("trace.csv")
+            try Data(("vehicle_id,ts,lat,lon\n" + fixes.map { "\($0.vehicle),\($0.ts),\($0.lat),\($0.lon)\n" }.joined()).utf8).write(to: csv)
+            store = dir.appendingPathComponent("store.sqlite").path
+            config = dir.appendingPathComponent("config.yaml")
+            try Data("""
+                registry: { dir: \(registry.path) }
+                mqtt:
+                  port: \(brokerPort)
+                  client_id: daemon-under-test
+                  subscriptions:
+                    - { filter: "\(format.defaultFilter)", format: \(format.rawValue) }
+                store: { path: \(store) }
+                """.utf8).write(to: config)
+        }
+
+        func startDaemon() throws -> pid_t {
+            try spawn(DaemonEndToEndTests.executable, ["serve", "--config", config.path], stdout: dir.appendingPathComponent("daemon.log").path)
+        }
+
+        var log: String { (try? String(contentsOf: dir.appendingPathComponent("daemon.log"), encoding: .utf8)) ?? "" }
+    }
+
+    static func message(_ f: Fix, _ format: PayloadFormat) -> (String, [UInt8]) {
+        switch format {
+        case .native:
+            return ("vehicles/\(f.vehicle)/position", Array(#"{"vehicle":"\#(f.vehicle)","ts":\#(f.ts),"lat":\#(f.lat),"lon":\#(f.lon)}"#.utf8))
+        case .owntracks:
+            return ("owntracks/inspect/\(f.vehicle)", Array(#"{"_type":"location","lat":\#(f.lat),"lon":\#(f.lon),"tst":\#(f.ts),"tid":"iw"}"#.utf8))
+        case .jt808:
+            var secs = f.ts + 8 * 3600
+            let (y, mo, d) = Timestamp.civilFromDays(secs / 86_400)
+            secs %= 86_400
+            let time = String(format: "%02d%02d%02d%02d%02d%02d", y % 100, mo, d, secs / 3600, secs / 60 % 60, secs % 60)
+            let lat = Int((f.lat * 1e6).rounded()), lon = Int((f.lon * 1e6).rounded())
+            return ("jt808/gw/\(f.vehicle)/up", Array(#"{"header":{"msg_id":512,"encrypt":0,"phone":"\#(f.vehicle)","msg_sn":1},"body":{"alarm":0,"status":2,"latitude":\#(lat),"longitude":\#(lon),"altitude":0,"speed":0,"direction":0,"time":"\#(time)"}}"#.utf8))
+        }
+    }
+
+    /// Publishes `fixes` at QoS 1 and waits until the broker acknowledged all of them.
+    static func publish(_ fixes: ArraySlice<Fix>, format: PayloadFormat, port: Int32) throws {
+        var s = MQTTSettings()
+        s.port = port
+        s.clientId = "tracker-gateway-\(UUID().uuidString.prefix(8))"
+        s.cleanSession = true
+        let acked = Collected<Int32>()
+        let connected = Collected<Bool>()
+        let client = try MQTTClient(settings: s, onMessage: { _ in }, onEvent: { e in
+            if case .published(let mid) = e { acked.append(mid) }
+            if e == .connected { connected.append(true) }
+        })
+        try client.start()
+        #expect(eventually { connected.count > 0 })
+        for f in fixes {
+            let (topic, payload) = message(f, format)
+            try client.publish(topic: topic, payload: payload, qos: 1)
+        }
+        #expect(eventually(30) { acked.count == fixes.count })
+        client.stop()
+    }
+
+    /// What replay says about the same trace.
+    static func expected(_ setup: Setup) throws -> Replay.Summary {
+        let registry = try RegistryDirectory.load(setup.registry.path, parser: RegistryParser())
+        return try Replay.process(registry: registry, settings: EngineSettings(),
+                                  inputs: [("trace.csv", Array(try Data(contentsOf: setup.csv)))])
+    }
+
+    static func waitProcessed(_ setup: Setup, count: Int) throws -> Store {
+        let store = try Store(path: setup.store)
+        #expect(eventually(30) { ((try? store.journalCount()) ?? 0) >= count && ((try? store.processedSeq()) ?? 0) >= Int64(count) },
+                "daemon log:\n\(setup.log)")
+        return store
+    }
+
+    static func compare(_ store: Store, with replay: Replay.Summary) throws {
+        let stored = try store.visits()
+        #expect(Set(stored.map(\.visitId)) == Set(replay.visits.map(\.visitId)))
+        let replayed = Dictionary(uniqueKeysWithValues: replay.visits.map { ($0.visitId, $0) })
+        for v in stored {
+            #expect(v.start == replayed[v.visitId]?.start)
+            if let end = v.end { #expect(end == replayed[v.visitId]?.end) }  // a stay still open live is closed by the end of a replay
+        }
+        #expect(try store.alertKeys().map(\.alertId) == replay.alerts.map(\.alertId))
+        #expect(try store.count("outbox") == replay.alerts.count)
+    }
+
+    static func terminate(_ pid: pid_t) -> Double {
+        let start = Date()
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return Date().timeIntervalSince(start)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: DaemonEndToEndTests.executable)),
+          arguments: PayloadFormat.allCases)
+    func eachFormatGivesWhatReplayGives(format: PayloadFormat) throws {
+        let broker = try TestBroker()
+        let setup = try Setup(brokerPort: broker.port, format: format)
+        let pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") }, "daemon log:\n\(setup.log)")
+        try Self.publish(setup.fixes[...], format: format, port: broker.port)
+        let store = try Self.waitProcessed(setup, count: setup.fixes.count)
+        let replay = try Self.expected(setup)
+        #expect(replay.visits.count >= 5)
+        try Self.compare(store, with: replay)
+        #expect(eventually { (try? store.unpublished().isEmpty) ?? false })  // every alert reached the broker
+        let seconds = Self.terminate(pid)
+        #expect(seconds < 5)
+        #expect(setup.log.contains("stopped"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: DaemonEndToEndTests.executable)))
+    func killedMidStreamAndRestartedLosesAndDoublesNothing() throws {
+        let broker = try TestBroker()
+        let setup = try Setup(brokerPort: broker.port, format: .native)
+        var pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") })
+        let third = setup.fixes.count / 3
+        try Self.publish(setup.fixes[..<third], format: .native, port: broker.port)
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        // published while the daemon is dead: the broker keeps them for its session
+        try Self.publish(setup.fixes[third..<(2 * third)], format: .native, port: broker.port)
+        pid = try setup.startDaemon()
+        try Self.publish(setup.fixes[(2 * third)...], format: .native, port: broker.port)
+        let store = try Self.waitProcessed(setup, count: setup.fixes.count)
+        // A message stored but not yet acknowledged when the process died comes again from the
+        // broker (at least once); the engine drops it as an exact duplicate.
+        let journaled = try store.journalCount()
+        #expect(journaled >= setup.fixes.count && journaled <= setup.fixes.count + 100, "journal: \(journaled)")
+        try Self.compare(store, with: try Self.expected(setup))
+        #expect(Self.terminate(pid) < 5)
+    }
+}
