@@ -157,8 +157,7 @@ import Testing
         return Date().timeIntervalSince(start)
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: DaemonEndToEndTests.executable)),
-          arguments: PayloadFormat.allCases)
+    @Test(arguments: PayloadFormat.allCases)
     func eachFormatGivesWhatReplayGives(format: PayloadFormat) throws {
         let broker = try TestBroker()
         let setup = try Setup(brokerPort: broker.port, format: format)
@@ -175,7 +174,7 @@ import Testing
         #expect(setup.log.contains("stopped"))
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: DaemonEndToEndTests.executable)))
+    @Test
     func killedMidStreamAndRestartedLosesAndDoublesNothing() throws {
         let broker = try TestBroker()
         let setup = try Setup(brokerPort: broker.port, format: .native)

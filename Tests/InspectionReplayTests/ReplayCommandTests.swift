@@ -113,7 +113,7 @@ import Testing
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: ReplayCommandTests.executable.path)))
+    @Test
     func theCommandPrintsASummaryAndExitsZero() throws {
         let dir = TestFiles.temporaryFolder("traces")
         let r = try run(["replay", "--registry", Self.registry().path, "--positions"] + Self.traces(in: dir)
@@ -125,7 +125,7 @@ import Testing
         #expect(r.out.contains("multi_agency_inspection   1"))
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: ReplayCommandTests.executable.path)))
+    @Test
     func badFilesAreOneLineAndExitTwo() throws {
         let dir = TestFiles.temporaryFolder("traces")
         let missing = try run(["replay", "--registry", Self.registry().path, "--positions", dir.path + "/nope.csv", "--out", dir.path])
@@ -184,7 +184,31 @@ import Testing
         #expect(e.severity(.trackerSilent) == .low)
     }
 
+    @Test func daemonSettingsAreRead() throws {
+        let c = try Configuration.parse("""
+        mqtt:
+          host: broker.local
+          port: 8883
+          client_id: iw-1
+          username: iw
+          password: secret
+          ca_file: /etc/iw/ca.crt
+          alert_topic_prefix: city/alerts
+          subscriptions:
+            - { filter: "jt808/+/+/up", format: jt808 }
+            - { filter: "owntracks/#" , format: owntracks }
+        store: { path: /tmp/iw.sqlite }
+        """)
+        let d = c.daemon
+        #expect(d.host == "broker.local" && d.port == 8883 && d.clientId == "iw-1" && d.username == "iw" && d.password == "secret")
+        #expect(d.caFile == "/etc/iw/ca.crt" && d.alertTopicPrefix == "city/alerts" && d.storePath == "/tmp/iw.sqlite")
+        #expect(d.subscriptions == [.init(filter: "jt808/+/+/up", format: .jt808), .init(filter: "owntracks/#", format: .owntracks)])
+    }
+
     @Test(arguments: [
+        ("mqtt:\n  subscriptions:\n    - { filter: a/+, format: xml }\n", "config:3: mqtt.subscriptions[0].format: \"xml\" is not one of native, owntracks, jt808"),
+        ("mqtt:\n  port: 70000\n", "config:2: mqtt.port: 70000 is out of range (1…65535)"),
+        ("mqtt:\n  cert_file: /a.crt\n", "config:2: mqtt.key_file: cert_file and key_file go together"),
         ("visits:\n  exit_grce: 120s\n", "config:2: visits.exit_grce: unknown setting"),
         ("rules:\n  repeat_window: 30 days\n", "config:2: rules.repeat_window: \"30 days\" is not a duration (seconds, or e.g. 500ms, 120s, 30m, 2h, 7d)"),
         ("rules:\n  annual_cap: -1\n", "config:2: rules.annual_cap: -1 is out of range (0…)"),
