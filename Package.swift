@@ -63,7 +63,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InspectionReplayTests",
-            dependencies: ["InspectionCore", "InspectionReplay", "InspectionConfig"]
+            dependencies: ["InspectionCore", "InspectionReplay", "InspectionConfig", "InspectionTestSupport"]
         ),
     ]
 )

@@ -113,7 +113,7 @@ import Testing
 @Suite struct SiteIndexTests {
     /// Sites from 5 m to 2.5 km across, scattered over 20 km: the index must find exactly what a scan finds.
     @Test func findsExactlyWhatAScanFinds() {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var geometries: [SiteGeometry] = []
         for i in 0..<2000 {
             let x = rng.unit() * 15_000, y = rng.unit() * 15_000
@@ -165,18 +165,4 @@ import Testing
         #expect(index.sitesAt(lat: parkEdge.lat, lon: parkEdge.lon) == [0, 1])
         #expect(index.bestSite(lat: parkEdge.lat, lon: parkEdge.lon) == 1)  // 5 m from both: smaller area wins
     }
-}
-
-/// A small seeded generator for reproducible tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -10,18 +10,13 @@ import Testing
 /// `inspection-watch serve` as a process, a real broker, a real SQLite file: what it stores must be
 /// what `replay` computes from the same trace.
 @Suite(.serialized) struct DaemonEndToEndTests {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var executable: String { repoRoot.appendingPathComponent(".build/debug/inspection-watch").path }
-    static var sharedData: URL {
-        if let env = ProcessInfo.processInfo.environment["INSPECTIONWATCH_DATA"] { return URL(fileURLWithPath: env) }
-        return repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
-    }
+    static var executable: String { SharedData.repoRoot.appendingPathComponent(".build/debug/inspection-watch").path }
 
     struct Fix { var vehicle: String; var ts: Int; var lat: Double; var lon: Double }
 
     /// The Aalto phones around Helsinki, renamed to JT/T 808 terminal numbers so one registry serves every format.
     static func trace() throws -> [Fix] {
-        let text = try String(contentsOf: sharedData.appendingPathComponent("traces/aalto-helsinki.csv"), encoding: .utf8)
+        let text = try String(contentsOfFile: SharedData.path("traces/aalto-helsinki.csv"), encoding: .utf8)
         return text.split(separator: "\n").dropFirst().map { line in
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
             return Fix(vehicle: "01390000000" + f[0].suffix(1), ts: Int(f[1])!, lat: Double(f[2])!, lon: Double(f[3])!)
@@ -42,27 +37,11 @@ import Testing
             registry = dir.appendingPathComponent("registry")
             try FileManager.default.createDirectory(at: registry, withIntermediateDirectories: true)
             fixes = try DaemonEndToEndTests.trace()
-            let data = try Data(contentsOf: sharedData.appendingPathComponent("osm/helsinki-polygons.geojson"))
-            var fc = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-            var seen: [String: Int] = [:]
-            fc["features"] = (fc["features"] as! [[String: Any]]).map { f in
-                var f = f
-                var p = f["properties"] as! [String: Any]
-                var id = p["site_id"] as! String
-                if let n = seen[id] { seen[id] = n + 1; id += "#\(n + 1)" } else { seen[id] = 0 }
-                p["site_id"] = id
-                p["enterprise_id"] = "E-" + id
-                f["properties"] = p
-                return f
-            }
-            try JSONSerialization.data(withJSONObject: fc).write(to: registry.appendingPathComponent("sites.geojson"))
-            try Data("agency_id,name,jurisdiction\nAMR,Market,helsinki_center\nENV,Environment,*\n".utf8)
-                .write(to: registry.appendingPathComponent("agencies.csv"))
             let vehicles = Set(fixes.map(\.vehicle)).sorted()
-            try Data(("vehicle_id,agency_id,plate\n" + vehicles.enumerated().map { "\($1),\($0 % 2 == 0 ? "AMR" : "ENV"),\n" }.joined()).utf8)
-                .write(to: registry.appendingPathComponent("vehicles.csv"))
-            try Data("task_id,agency_id,partner_agency_ids,enterprise_id,site_id,kind,start,end,announced_at,cross_region,status\n".utf8)
-                .write(to: registry.appendingPathComponent("tasks.csv"))
+            try SharedData.writeRegistry(
+                to: registry, sites: try SharedData.osmSites("osm/helsinki-polygons.geojson"),
+                agencies: "agency_id,name,jurisdiction\nAMR,Market,helsinki_center\nENV,Environment,*\n",
+                vehicles: "vehicle_id,agency_id,plate\n" + vehicles.enumerated().map { "\($1),\($0 % 2 == 0 ? "AMR" : "ENV"),\n" }.joined())
             csv = dir.appendingPathComponent("trace.csv")
             try Data(("vehicle_id,ts,lat,lon\n" + fixes.map { "\($0.vehicle),\($0.ts),\($0.lat),\($0.lon)\n" }.joined()).utf8).write(to: csv)
             store = dir.appendingPathComponent("store.sqlite").path

@@ -44,14 +44,21 @@ public enum ChinaCoordinates {
 
     public static func gcj02ToWGS84(_ g: LatLon) -> LatLon {
         if isOutsideChina(g) { return g }
-        var w = LatLon(lat: g.lat - (wgs84ToGCJ02(g).lat - g.lat), lon: g.lon - (wgs84ToGCJ02(g).lon - g.lon))
+        let once = wgs84ToGCJ02(g)
+        return invert(wgs84ToGCJ02, at: g, from: LatLon(lat: 2 * g.lat - once.lat, lon: 2 * g.lon - once.lon))
+    }
+
+    /// Solves `forward(x) = target` by fixed-point iteration from `guess`, to below 1e-10°: every
+    /// shift here is small and smooth, so each round gains several digits.
+    private static func invert(_ forward: (LatLon) -> LatLon, at target: LatLon, from guess: LatLon) -> LatLon {
+        var x = guess
         for _ in 0..<30 {
-            let t = wgs84ToGCJ02(w)
-            let dLat = t.lat - g.lat, dLon = t.lon - g.lon
-            w.lat -= dLat; w.lon -= dLon
+            let t = forward(x)
+            let dLat = t.lat - target.lat, dLon = t.lon - target.lon
+            x.lat -= dLat; x.lon -= dLon
             if abs(dLat) < 1e-10 && abs(dLon) < 1e-10 { break }
         }
-        return w
+        return x
     }
 
     /// The published one-step inverse, refined by iteration so that `gcj02ToBD09` maps it back
@@ -60,14 +67,7 @@ public enum ChinaCoordinates {
         let x = b.lon - 0.0065, y = b.lat - 0.006
         let z = (x * x + y * y).squareRoot() - 0.00002 * sin(y * xPi)
         let theta = atan2(y, x) - 0.000003 * cos(x * xPi)
-        var g = LatLon(lat: z * sin(theta), lon: z * cos(theta))
-        for _ in 0..<10 {
-            let t = gcj02ToBD09(g)
-            let dLat = t.lat - b.lat, dLon = t.lon - b.lon
-            g.lat -= dLat; g.lon -= dLon
-            if abs(dLat) < 1e-10 && abs(dLon) < 1e-10 { break }
-        }
-        return g
+        return invert(gcj02ToBD09, at: b, from: LatLon(lat: z * sin(theta), lon: z * cos(theta)))
     }
 
     public static func gcj02ToBD09(_ g: LatLon) -> LatLon {

@@ -4,14 +4,21 @@ import Foundation
 public enum NumberParsing {
     private static let pow10: [Double] = (0...22).map { pow(10.0, Double($0)) }
 
+    /// The range without surrounding blanks (space, tab).
+    @inline(__always)
+    public static func trimmed(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (Int, Int) {
+        var s = start, e = end
+        while s < e && (b[s] == 32 || b[s] == 9) { s += 1 }
+        while e > s && (b[e - 1] == 32 || b[e - 1] == 9) { e -= 1 }
+        return (s, e)
+    }
+
     /// A decimal number (`-12.5`, `1e-3`, `+7`); surrounding blanks allowed. Nil if it is not one.
     /// Plain decimals of up to 15 digits are exact (one correctly rounded division); anything
     /// longer or with an exponent goes through `strtod`.
     @inline(__always)
     public static func double(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
-        var s = start, e = end
-        while s < e && (b[s] == 32 || b[s] == 9) { s += 1 }
-        while e > s && (b[e - 1] == 32 || b[e - 1] == 9) { e -= 1 }
+        let (s, e) = trimmed(b, start, end)
         guard s < e else { return nil }
         var p = s
         var negative = false
@@ -56,9 +63,7 @@ public enum NumberParsing {
     /// A timestamp field: Unix seconds (integer or decimal) or RFC 3339, to milliseconds.
     @inline(__always)
     public static func timestamp(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Millis? {
-        var s = start, e = end
-        while s < e && (b[s] == 32 || b[s] == 9) { s += 1 }
-        while e > s && (b[e - 1] == 32 || b[e - 1] == 9) { e -= 1 }
+        let (s, e) = trimmed(b, start, end)
         guard s < e else { return nil }
         // RFC 3339 has a '-' at index 4; seconds never do.
         if e - s >= 20 && b[s + 4] == 45 {

@@ -86,10 +86,7 @@ public enum TraceParser {
                                           message: "\(fields.count) fields, at least \(need + 1) needed"), file: file)
                 continue
             }
-            let fv = fields[cV]
-            var vs = fv.start, ve = fv.end
-            while vs < ve && (b[vs] == 32 || b[vs] == 9) { vs += 1 }
-            while ve > vs && (b[ve - 1] == 32 || b[ve - 1] == 9) { ve -= 1 }
+            let (vs, ve) = NumberParsing.trimmed(b, fields[cV].start, fields[cV].end)
             guard ve > vs else {
                 batch.skip(TraceLineError(line: reader.line, reason: .missingField, message: "vehicle_id is empty"), file: file)
                 continue
