@@ -176,4 +176,67 @@ import Testing
         try Self.compare(store, with: try Self.expected(setup))
         #expect(Self.terminate(pid) < 5)
     }
+
+    @Test func recoversByItselfWhenTheBrokerRestartsMidStream() throws {
+        let broker = try TestBroker()
+        let setup = try Setup(brokerPort: broker.port, format: .native)
+        let pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") })
+        let half = setup.fixes.count / 2
+        try Self.publish(setup.fixes[..<half], format: .native, port: broker.port)
+        try broker.restart()
+        #expect(eventually(20) { setup.log.components(separatedBy: "mqtt connected").count - 1 >= 2 }, "daemon log:\n\(setup.log)")
+        try Self.publish(setup.fixes[half...], format: .native, port: broker.port)
+        let store = try Self.waitProcessed(setup, count: setup.fixes.count)
+        try Self.compare(store, with: try Self.expected(setup))
+        #expect(Self.terminate(pid) < 5)
+    }
+
+    @Test func badPayloadsAreDeadLetteredWhileGoodTrafficFlows() throws {
+        let broker = try TestBroker()
+        let setup = try Setup(brokerPort: broker.port, format: .native)
+        let pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") })
+        // every row of SPEC §3.3 that a payload can be, between good messages
+        let bad: [(String, [UInt8])] = [
+            ("vehicles/x/position", Array("not json".utf8)),
+            ("vehicles/x/position", Array(#"{"vehicle":"x","lat":60.17,"lon":24.94}"#.utf8)),
+            ("vehicles/x/position", Array(#"{"vehicle":"x","ts":"yesterday","lat":60.17,"lon":24.94}"#.utf8)),
+            ("vehicles/x/position", Array(#"{"vehicle":"x","ts":1472191200,"lat":95,"lon":24.94}"#.utf8)),
+            ("vehicles/x/position", Array(#"{"vehicle":"x","ts":1472191200,"lat":0,"lon":0}"#.utf8)),
+            ("vehicles/x/position", Array(#"{"vehicle":"x","ts":4102444800,"lat":60.17,"lon":24.94}"#.utf8)),
+            ("vehicles/x/position", [UInt8](repeating: 0x7b, count: 70_000)),
+            ("vehicles/x/position", [0xff, 0xfe, 0x00, 0x01]),
+        ]
+        var s = MQTTSettings()
+        s.port = broker.port
+        s.clientId = "mixed-gateway"
+        s.cleanSession = true
+        let acked = Collected<Int32>()
+        let connected = Collected<Bool>()
+        let client = try MQTTClient(settings: s, onMessage: { _ in }, onEvent: { e in
+            if case .published(let mid) = e { acked.append(mid) }
+            if e == .connected { connected.append(true) }
+        })
+        try client.start()
+        #expect(eventually { connected.count > 0 })
+        var sent = 0
+        for (i, f) in setup.fixes.enumerated() {
+            let (topic, payload) = Self.message(f, .native)
+            try client.publish(topic: topic, payload: payload)
+            sent += 1
+            if i % 500 == 0 {
+                let b = bad[(i / 500) % bad.count]
+                try client.publish(topic: b.0, payload: b.1)
+                sent += 1
+            }
+        }
+        for b in bad { try client.publish(topic: b.0, payload: b.1); sent += 1 }
+        #expect(eventually(30) { acked.count == sent })
+        let store = try Self.waitProcessed(setup, count: sent)
+        #expect(try store.count("dead_letters") >= bad.count)
+        try Self.compare(store, with: try Self.expected(setup))
+        #expect(Self.terminate(pid) < 5)
+        #expect(!setup.log.contains("Fatal"))
+    }
 }
