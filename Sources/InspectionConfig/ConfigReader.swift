@@ -104,10 +104,10 @@ struct ConfigReader {
         let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         for (u, scale) in units where t.hasSuffix(u) {
             let num = t.dropLast(u.count).trimmingCharacters(in: .whitespaces)
-            guard let d = Double(num), d >= 0, d.isFinite else { return nil }
+            guard let d = Double(num), d >= 0, d * scale < 1e15 else { return nil }  // no trap on 1e300
             return Int64((d * scale).rounded())
         }
-        guard let d = Double(t), d >= 0, d.isFinite else { return nil }
+        guard let d = Double(t), d >= 0, d * 1000 < 1e15 else { return nil }
         return Int64((d * 1000).rounded())
     }
 

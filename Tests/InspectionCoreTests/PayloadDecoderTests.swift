@@ -74,4 +74,14 @@ import Testing
         let deep = "{\"a\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
         #expect(reason(decode(.native, String(deep.prefix(60_000)))) == .unparsable)
     }
+
+    @Test func absurdNumbersAreRejectedNotTrapped() {
+        #expect(reason(decode(.native, #"{"vehicle":"v","ts":1e300,"lat":30.1,"lon":121.2}"#)) == .wrongType)
+        #expect(reason(decode(.native, #"{"vehicle":"v","ts":-5,"lat":30.1,"lon":121.2}"#)) == .wrongType)
+        #expect(reason(decode(.native, #"{"vehicle":"v","ts":1750123456,"lat":1e400,"lon":121.2}"#)) == nil)  // parses; the range check rejects it
+        #expect(reason(decode(.owntracks, #"{"_type":"location","lat":30.1,"lon":121.2,"tst":9e99}"#, topic: "owntracks/a/b")) == .wrongType)
+        #expect(reason(decode(.jt808, #"{"header":{"msg_id":1e300,"phone":"1"},"body":{}}"#)) == .missingField)
+        let hugeStatus = Self.jt808().replacingOccurrences(of: #""status":2"#, with: #""status":1e300"#)
+        #expect(reason(decode(.jt808, hugeStatus)) == .missingField)
+    }
 }

@@ -217,6 +217,7 @@ import Testing
         ("severity:\n  tracker_silent: loud\n", "config:2: severity.tracker_silent: \"loud\" is not one of low, medium, high, critical"),
         ("registry:\n  coordinates: utm\n", "config:2: registry.coordinates: \"utm\" is not one of wgs84, gcj02, bd09"),
         ("visits: 3\n", "config:1: visits: must be a mapping of settings"),
+        ("visits:\n  max_gap: 1e300d\n", "config:2: visits.max_gap: \"1e300d\" is not a duration (seconds, or e.g. 500ms, 120s, 30m, 2h, 7d)"),
     ])
     func errorsNameTheSettingAndLine(text: String, message: String) {
         do {

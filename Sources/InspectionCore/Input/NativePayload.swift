@@ -194,9 +194,6 @@ public struct JSONScanner {
 }
 
 extension NativePayload {
-    /// Timestamps above this are taken as milliseconds (1e11 s would be the year 5138).
-    static let millisecondThreshold = 100_000_000_000.0
-
     /// Parses one `native` payload (SPEC §3.1).
     public static func parse(_ b: UnsafeBufferPointer<UInt8>, start: Int = 0, end: Int? = nil) -> Result<NativePayload, PayloadError> {
         var sc = JSONScanner(b, start: start, end: end)
@@ -217,9 +214,9 @@ extension NativePayload {
             } else if JSONScanner.keyIs(b, ks, ke, "ts") {
                 switch v {
                 case .number(let s, let e):
-                    if let d = NumberParsing.double(b, s, e), d.isFinite, d >= 0 {
-                        ts = d >= millisecondThreshold ? Millis(d.rounded()) : Millis((d * 1000).rounded())
-                    } else { problem = PayloadError(.wrongType, "ts is not a valid number") }
+                    if let d = NumberParsing.double(b, s, e), let t = NumberParsing.epochMillis(d) {
+                        ts = t
+                    } else { problem = PayloadError(.wrongType, "ts is not a valid Unix time") }
                 case .string(let s, let e, _):
                     if let t = NumberParsing.timestamp(b, s, e) { ts = t } else {
                         problem = PayloadError(.wrongType, "ts is neither Unix seconds nor RFC 3339")

@@ -60,6 +60,23 @@ public enum NumberParsing {
         }
     }
 
+    /// Unix time in seconds (or, above 1e11, already in milliseconds) as milliseconds; nil for
+    /// what no clock says (negative, not finite, past the year 5000), so no conversion can trap.
+    @inline(__always)
+    public static func epochMillis(_ d: Double) -> Millis? {
+        guard d.isFinite, d >= 0 else { return nil }
+        let ms = d >= 100_000_000_000 ? d : d * 1000
+        guard ms < 95_617_584_000_000 else { return nil }  // 5000-01-01
+        return Millis(ms.rounded())
+    }
+
+    /// A whole number that fits, or nil (never a trap on 1e300 or NaN).
+    @inline(__always)
+    public static func wholeNumber(_ d: Double) -> Int64? {
+        guard d.isFinite, d == d.rounded(), abs(d) < 9.0e15 else { return nil }
+        return Int64(d)
+    }
+
     /// A timestamp field: Unix seconds (integer or decimal) or RFC 3339, to milliseconds.
     @inline(__always)
     public static func timestamp(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Millis? {

@@ -76,7 +76,10 @@ public enum PayloadDecoder {
             } else if JSONScanner.keyIs(b, ks, ke, "lat") { lat = number("lat")
             } else if JSONScanner.keyIs(b, ks, ke, "lon") { lon = number("lon")
             } else if JSONScanner.keyIs(b, ks, ke, "tst") {
-                if let d = number("tst") { tst = Millis((d * 1000).rounded()) }
+                if let d = number("tst") {
+                    guard let t = NumberParsing.epochMillis(d) else { problem = PayloadError(.wrongType, "tst is not a valid Unix time"); return }
+                    tst = t
+                }
             } else if JSONScanner.keyIs(b, ks, ke, "vel") { vel = number("vel").map(Float.init) ?? .nan
             } else if JSONScanner.keyIs(b, ks, ke, "cog") { cog = number("cog").map(Float.init) ?? .nan
             } else if JSONScanner.keyIs(b, ks, ke, "acc") { acc = number("acc").map(Float.init) ?? .nan
@@ -115,7 +118,7 @@ public enum PayloadDecoder {
         var hs = JSONScanner(b, start: header.0, end: header.1)
         _ = hs.members { ks, ke, _, v in
             if JSONScanner.keyIs(b, ks, ke, "msg_id"), case .number(let s, let e) = v {
-                msgId = NumberParsing.double(b, s, e).map { Int($0) }
+                msgId = NumberParsing.double(b, s, e).flatMap(NumberParsing.wholeNumber).map { Int($0) }
             } else if JSONScanner.keyIs(b, ks, ke, "phone") {
                 switch v {
                 case .string(let s, let e, _), .number(let s, let e): phone = Array(b[s..<e])
@@ -143,7 +146,7 @@ public enum PayloadDecoder {
             } else if JSONScanner.keyIs(b, ks, ke, "longitude") { lon = number("longitude").map { $0 / 1e6 }
             } else if JSONScanner.keyIs(b, ks, ke, "speed") { speed = number("speed").map { Float($0 / 10) } ?? .nan
             } else if JSONScanner.keyIs(b, ks, ke, "direction") { direction = number("direction").map(Float.init) ?? .nan
-            } else if JSONScanner.keyIs(b, ks, ke, "status") { status = number("status").map { UInt32(truncatingIfNeeded: Int64($0)) }
+            } else if JSONScanner.keyIs(b, ks, ke, "status") { status = number("status").flatMap(NumberParsing.wholeNumber).map { UInt32(truncatingIfNeeded: $0) }
             } else if JSONScanner.keyIs(b, ks, ke, "time") {
                 guard case .string(let s, let e, _) = v, let t = bcdTime(UnsafeBufferPointer(rebasing: b[s..<e])) else {
                     bodyProblem = bodyProblem ?? PayloadError(.wrongType, "body.time must be YYMMDDhhmmss")
