@@ -66,13 +66,14 @@ struct ConfigReader {
         return i
     }
 
-    mutating func double(_ key: String, min lo: Double = -.infinity) throws(ConfigError) -> Double? {
+    mutating func double(_ key: String, min lo: Double = -.infinity, max hi: Double = .infinity) throws(ConfigError) -> Double? {
         used.insert(key)
         guard let v = value(key) else { return nil }
         guard let d = v.float ?? v.int.map(Double.init), d.isFinite else {
             throw fail(key, "\"\(v.string ?? "?")\" is not a number", v)
         }
         guard d >= lo else { throw fail(key, "\(d) must be at least \(lo)", v) }
+        guard d <= hi else { throw fail(key, "\(d) must be at most \(hi)", v) }
         return d
     }
 

@@ -50,7 +50,7 @@ public struct Configuration: Sendable, Equatable {
         try registry.rejectUnknown()
 
         var visits = try top.section("visits")
-        if let v = try visits.double("site_margin_m", min: 0) { c.engine.siteMarginM = v }
+        if let v = try visits.double("site_margin_m", min: 0, max: 1000) { c.engine.siteMarginM = v }
         if let v = try visits.duration("exit_grace") { c.engine.exitGrace = v }
         if let v = try visits.duration("max_gap") { c.engine.maxGap = v }
         if let v = try visits.duration("min_dwell") { c.engine.minDwell = v }
@@ -71,7 +71,7 @@ public struct Configuration: Sendable, Equatable {
         if let v = try rules.int("annual_cap", min: 0) { c.engine.annualCap = v }
         if let v = try rules.int("reasonable_cap", min: 0) { c.engine.reasonableCap = v }
         if let v = try rules.duration("silent_gap") { c.engine.silentGap = v }
-        if let v = try rules.double("silent_radius_m", min: 0) { c.engine.silentRadiusM = v }
+        if let v = try rules.double("silent_radius_m", min: 0, max: 10_000) { c.engine.silentRadiusM = v }
         try rules.rejectUnknown()
 
         var kinds = try top.section("kinds")
