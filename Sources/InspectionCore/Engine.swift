@@ -6,7 +6,7 @@ public struct Engine: Sendable {
     public private(set) var registry: Registry
     public let settings: EngineSettings
     private let trackSettings: TrackSettings
-    private let index: SiteIndex
+    private var index: SiteIndex
     /// Tracker ids as numbers.
     public private(set) var vehicleIds = ByteInterner(capacity: 4096)
     /// Agency of each vehicle number (nil for a tracker not in vehicles.csv).
@@ -80,6 +80,28 @@ public struct Engine: Sendable {
         case .duplicate: counts.add(.duplicate); return .rejected(.duplicate)
         case .late: counts.add(.late); return .rejected(.late)
         }
+    }
+
+    /// Takes a new registry while running (the daemon's reload): open stays move to the same
+    /// `site_id` in the new registry; a stay whose site is gone ends at its last position there.
+    /// Occasions and every vehicle's filters carry over; tasks, agencies and vehicles are the new ones.
+    public mutating func replaceRegistry(_ new: Registry, into out: inout EngineOutput) {
+        let old = registry
+        registry = new
+        index = new.index
+        for v in tracks.indices {
+            tracks[v].moveStay(vehicle: Int32(v), index: new.index, settings: trackSettings, events: &scratch) { site in
+                new.siteNumbers[old.site(site).id]
+            }
+            agencyOf[v] = new.vehicles[vehicleIds.string(Int32(v))]?.agencyId
+        }
+        if !scratch.isEmpty { drainEvents(into: &out) }  // stays that ended close under their old numbers
+        var moved: [OpenKey: VisitRecord] = [:]
+        for (key, record) in openVisits {
+            guard let n = new.siteNumbers[record.siteId] else { continue }
+            moved[OpenKey(vehicle: key.vehicle, site: n, start: key.start)] = record
+        }
+        openVisits = moved
     }
 
     /// Counts a position that never reached `ingest` (a parser or transport rejected it).

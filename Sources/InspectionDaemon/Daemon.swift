@@ -17,6 +17,7 @@ public final class Daemon: @unchecked Sendable {
     let configuration: Configuration
     let log: @Sendable (String) -> Void
     private let stopping = Atomic(false)
+    private let reloading = Atomic(false)
     private let wake = DispatchSemaphore(value: 0)
 
     public init(configuration: Configuration, log: @escaping @Sendable (String) -> Void) {
@@ -44,17 +45,27 @@ public final class Daemon: @unchecked Sendable {
         wake.signal()
     }
 
+    /// Asks the run loop to read the registry files again (SIGHUP).
+    public func reload() {
+        reloading.set(true)
+        wake.signal()
+    }
+
+    func loadRegistry() throws(Failure) -> Registry {
+        let c = configuration
+        guard let dir = c.registryDir else {
+            throw .registry(RegistryError(file: "configuration", field: "registry.dir", message: "serve needs a registry folder"))
+        }
+        do {
+            return try RegistryDirectory.load(
+                dir, parser: RegistryParser(coordinates: c.coordinates, calendar: c.engine.calendar, margin: c.engine.siteMarginM))
+        } catch { throw .registry(error) }
+    }
+
     public func run() throws(Failure) {
         let c = configuration
         let d = c.daemon
-        guard let registryDir = c.registryDir else {
-            throw .registry(RegistryError(file: "configuration", field: "registry.dir", message: "serve needs a registry folder"))
-        }
-        let registry: Registry
-        do {
-            registry = try RegistryDirectory.load(
-                registryDir, parser: RegistryParser(coordinates: c.coordinates, calendar: c.engine.calendar, margin: c.engine.siteMarginM))
-        } catch { throw .registry(error) }
+        let registry = try loadRegistry()
         let store: Store
         do { store = try Store(path: d.storePath) } catch { throw .store("\(d.storePath): \(error)") }
         log("registry loaded: \(registry.sites.count) sites, \(registry.vehicles.count) vehicles, \(registry.tasks.count) tasks")
@@ -120,6 +131,22 @@ public final class Daemon: @unchecked Sendable {
             let finishing = stopping.get()
             if finishing { client.stop() }
             do {
+                if reloading.get() {
+                    reloading.set(false)
+                    do {
+                        let fresh = try loadRegistry()
+                        // Messages already stored are processed under the registry they came with.
+                        while true {
+                            let entries = try store.journal(after: processor.lastSeq, limit: 5000)
+                            if entries.isEmpty { break }
+                            try store.commit(processor.process(entries))
+                        }
+                        try store.commit(processor.replaceRegistry(fresh))
+                        log("registry reloaded: \(fresh.sites.count) sites, \(fresh.vehicles.count) vehicles, \(fresh.tasks.count) tasks")
+                    } catch let e as Failure {
+                        log("registry not reloaded, the previous one stays: \(e)")
+                    }
+                }
                 while true {
                     let entries = try store.journal(after: processor.lastSeq, limit: 5000)
                     if entries.isEmpty { break }

@@ -62,6 +62,14 @@ public struct JournalProcessor {
         return batch
     }
 
+    /// A reloaded registry: open stays follow their sites; what ends is written.
+    public mutating func replaceRegistry(_ registry: Registry) -> StoreBatch {
+        var batch = StoreBatch()
+        engine.replaceRegistry(registry, into: &out)
+        if !out.isEmpty { drain(into: &batch) }
+        return batch
+    }
+
     private mutating func drain(into batch: inout StoreBatch) {
         batch.visits += out.opened
         batch.visits += out.closed

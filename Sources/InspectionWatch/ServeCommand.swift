@@ -20,12 +20,12 @@ struct ServeCommand: ParsableCommand {
             var err = StandardError()
             print("inspection-watch: " + line, to: &err)
         })
-        // SIGTERM (systemd stop) and SIGINT: drain and stop.
+        // SIGTERM (systemd stop) and SIGINT: drain and stop. SIGHUP: read the registry again.
         var sources: [DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { daemon.stop() }
+            s.setEventHandler { if sig == SIGHUP { daemon.reload() } else { daemon.stop() } }
             s.resume()
             sources.append(s)
         }

@@ -239,4 +239,28 @@ import Testing
         #expect(Self.terminate(pid) < 5)
         #expect(!setup.log.contains("Fatal"))
     }
+
+    @Test func sighupReloadsTheRegistryAndNewTasksCoverLaterVisits() throws {
+        let broker = try TestBroker()
+        let setup = try Setup(brokerPort: broker.port, format: .native)
+        let pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") })
+        let cut = setup.fixes.firstIndex { $0.ts >= 1_472_198_400 }!  // 08:00 UTC, before the station visit
+        try Self.publish(setup.fixes[..<cut], format: .native, port: broker.port)
+        _ = try Self.waitProcessed(setup, count: cut)
+        // the environment agency registers a complaint inspection of the station for the day
+        try Data(("task_id,agency_id,partner_agency_ids,enterprise_id,site_id,kind,start,end,announced_at,cross_region,status\n"
+                  + "C-1,ENV,,E-way_122595198,,complaint,2016-08-26,2016-08-26,,,\n").utf8)
+            .write(to: setup.registry.appendingPathComponent("tasks.csv"))
+        kill(pid, SIGHUP)
+        #expect(eventually { setup.log.contains("registry reloaded") }, "daemon log:\n\(setup.log)")
+        try Self.publish(setup.fixes[cut...], format: .native, port: broker.port)
+        let store = try Self.waitProcessed(setup, count: setup.fixes.count)
+        let station = try store.visits().filter { $0.siteId == "way_122595198" }
+        #expect(station.count == 1)
+        #expect(station.first?.taskId == "C-1")
+        #expect(try store.alertKeys().filter { $0.kind == "unregistered_visit" }.count
+                == Self.expected(setup).alerts.filter { $0.kind == .unregisteredVisit }.count)  // replay reads the new tasks.csv too
+        #expect(Self.terminate(pid) < 5)
+    }
 }

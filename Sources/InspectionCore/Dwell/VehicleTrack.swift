@@ -181,6 +181,20 @@ public struct VehicleTrack: Sendable {
         events.append(.trackerSilent(SilentGap(vehicle: vehicle, site: site, from: from, to: to, sites: both)))
     }
 
+    /// The registry changed: the open stay follows its site to its new number, or ends (at its
+    /// last position at the site) when `newNumber` has none for it.
+    mutating func moveStay(vehicle: Int32, index: SiteIndex, settings: TrackSettings, events: inout [TrackEvent],
+                           newNumber: (Int32) -> Int32?) {
+        guard let st = stay else { return }
+        if let n = newNumber(st.site) {
+            stay!.site = n
+            stay!.blob = index.blobOffset(n)
+        } else {
+            stay = nil
+            close(st, vehicle: vehicle, index: index, settings: settings, events: &events)
+        }
+    }
+
     /// The input ended (offline): open stays close, held outliers are dropped.
     public mutating func finish(vehicle: Int32, index: SiteIndex, settings: TrackSettings,
                                 counts: inout RejectCounts, events: inout [TrackEvent]) {
