@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Pure engine: geometry, spatial index, dwell machine, rules, parsers of bytes. No I/O, no clock.
@@ -28,7 +29,10 @@ let package = Package(
         // `serve`: MQTT in, journal, engine, store, alerts out.
         .target(
             name: "InspectionDaemon",
-            dependencies: ["InspectionCore", "InspectionConfig", "InspectionMQTT", "InspectionStore", "InspectionReplay"]
+            dependencies: [
+                "InspectionCore", "InspectionConfig", "InspectionMQTT", "InspectionStore", "InspectionReplay",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Configuration file (YAML) → typed settings, with errors that name the setting.
         .target(
@@ -42,6 +46,7 @@ let package = Package(
             dependencies: [
                 "InspectionCore", "InspectionConfig", "InspectionReplay", "InspectionDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

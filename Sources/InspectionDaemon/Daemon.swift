@@ -4,6 +4,7 @@ import InspectionCore
 import InspectionMQTT
 import InspectionReplay
 import InspectionStore
+import Logging
 
 /// `inspection-watch serve`: MQTT in, journal, engine, store, alerts out.
 ///
@@ -15,14 +16,16 @@ import InspectionStore
 /// stays, occasions) is rebuilt exactly, and stable ids make the repeated writes no-ops.
 public final class Daemon: @unchecked Sendable {
     let configuration: Configuration
-    let log: @Sendable (String) -> Void
+    let logger: Logger
     private let stopping = Atomic(false)
     private let reloading = Atomic(false)
     private let wake = DispatchSemaphore(value: 0)
 
-    public init(configuration: Configuration, log: @escaping @Sendable (String) -> Void) {
+    /// Logs with fixed messages and the data in metadata (`iw.*`, `mqtt.*`); the executable
+    /// chooses where they go (`LoggingSystem.bootstrap`).
+    public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
-        self.log = log
+        self.logger = logger
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -68,7 +71,7 @@ public final class Daemon: @unchecked Sendable {
         let registry = try loadRegistry()
         let store: Store
         do { store = try Store(path: d.storePath) } catch { throw .store("\(d.storePath): \(error)") }
-        log("registry loaded: \(registry.sites.count) sites, \(registry.vehicles.count) vehicles, \(registry.tasks.count) tasks")
+        logger.notice("registry loaded", metadata: ["iw.sites": "\(registry.sites.count)", "iw.vehicles": "\(registry.vehicles.count)", "iw.tasks": "\(registry.tasks.count)"])
 
         var processor = JournalProcessor(registry: registry, settings: c.engine, daemon: d)
         // Rebuild the engine's state from the journal: nothing is written twice (stable ids).
@@ -80,7 +83,7 @@ public final class Daemon: @unchecked Sendable {
                 try store.commit(processor.process(entries))
                 replayed += entries.count
             }
-            if replayed > 0 { log("journal replayed: \(replayed) messages") }
+            if replayed > 0 { logger.notice("journal replayed", metadata: ["iw.messages": "\(replayed)"]) }
         } catch { throw .store("\(error)") }
 
         var mqtt = MQTTSettings()
@@ -96,7 +99,7 @@ public final class Daemon: @unchecked Sendable {
         let subscriptions = d.subscriptions
         let client: MQTTClient
         do {
-            client = try MQTTClient(settings: mqtt, onMessage: { [store, wake, log] m in
+            client = try MQTTClient(settings: mqtt, onMessage: { [store, wake, logger] m in
                 let sub = subscriptions.firstIndex { Self.topic(m.topic, matches: $0.filter) } ?? 0
                 let now = Millis(Date().timeIntervalSince1970 * 1000)
                 // Committed before this returns, i.e. before libmosquitto acknowledges it.
@@ -105,16 +108,19 @@ public final class Daemon: @unchecked Sendable {
                         try store.append(receivedAt: now, subscription: sub, topic: m.topic, payload: m.payload)
                         break
                     } catch {
-                        log("cannot store a received message, holding it unacknowledged: \(error)")
+                        logger.error("cannot store a received message; holding it unacknowledged", metadata: ["mqtt.topic": "\(m.topic)", "iw.error": "\(error)"])
                         Thread.sleep(forTimeInterval: 1)
                     }
                 }
                 wake.signal()
-            }, onEvent: { [log, wake] e in
+            }, onEvent: { [self, logger, wake] e in
                 switch e {
-                case .connected: log("mqtt connected to \(d.host):\(d.port)")
-                case .refused(let why): log("mqtt connection refused: \(why)")
-                case .disconnected(let why): log("mqtt disconnected (\(why)); reconnecting")
+                case .connected: logger.notice("mqtt connected", metadata: ["mqtt.broker": "\(d.host):\(d.port)"])
+                case .refused(let why): logger.error("mqtt connection refused", metadata: ["mqtt.broker": "\(d.host):\(d.port)", "mqtt.reason": "\(why)"])
+                case .disconnected(let why):
+                    if self.stopping.get() { logger.notice("mqtt disconnected") } else {
+                        logger.warning("mqtt disconnected; reconnecting", metadata: ["mqtt.reason": "\(why)"])
+                    }
                 case .published(let mid): inflight.acknowledged(mid); wake.signal()
                 }
             })
@@ -124,7 +130,7 @@ public final class Daemon: @unchecked Sendable {
 
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         notifier.notify("READY=1")
-        log("serving")
+        logger.notice("serving")
         var lastWatchdog = Date()
         while true {
             _ = wake.wait(timeout: .now() + .milliseconds(200))
@@ -142,9 +148,9 @@ public final class Daemon: @unchecked Sendable {
                             try store.commit(processor.process(entries))
                         }
                         try store.commit(processor.replaceRegistry(fresh))
-                        log("registry reloaded: \(fresh.sites.count) sites, \(fresh.vehicles.count) vehicles, \(fresh.tasks.count) tasks")
+                        logger.notice("registry reloaded", metadata: ["iw.sites": "\(fresh.sites.count)", "iw.vehicles": "\(fresh.vehicles.count)", "iw.tasks": "\(fresh.tasks.count)"])
                     } catch let e as Failure {
-                        log("registry not reloaded, the previous one stays: \(e)")
+                        logger.error("registry not reloaded; the previous one stays", metadata: ["iw.error": "\(e)"])
                     }
                 }
                 while true {
@@ -165,7 +171,7 @@ public final class Daemon: @unchecked Sendable {
                     }
                 }
             } catch {
-                log("store error: \(error)")
+                logger.error("store error", metadata: ["iw.error": "\(error)"])
             }
             if let interval = notifier.watchdogInterval, Date().timeIntervalSince(lastWatchdog) >= interval {
                 notifier.notify("WATCHDOG=1")
@@ -174,7 +180,7 @@ public final class Daemon: @unchecked Sendable {
             if finishing { break }
         }
         notifier.notify("STOPPING=1")
-        log("stopped")
+        logger.notice("stopped")
     }
 
     /// MQTT topic filter matching (`+` one level, `#` the rest).

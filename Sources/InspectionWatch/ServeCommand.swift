@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import InspectionConfig
 import InspectionDaemon
+import Logging
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,10 +17,12 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         let configuration: Configuration
         do { configuration = try Configuration.load(path: config) } catch { fail(error.description) }
-        let daemon = Daemon(configuration: configuration, log: { line in
-            var err = StandardError()
-            print("inspection-watch: " + line, to: &err)
-        })
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = .info
+            return h
+        }
+        let daemon = Daemon(configuration: configuration, logger: Logger(label: "inspection-watch"))
         // SIGTERM (systemd stop) and SIGINT: drain and stop. SIGHUP: read the registry again.
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT, SIGHUP] {
