@@ -44,7 +44,6 @@ public struct Replay {
         }
     }
 
-    public static let maxReportedLines = 20
 
     /// Runs the replay and writes `visits.ndjson` and `alerts.ndjson`.
     public func run() throws(Failure) -> Summary {
