@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "inspection-bench",
             dependencies: [
-                "InspectionCore", "InspectionReplay",
+                "InspectionCore", "InspectionReplay", "InspectionStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources"

@@ -106,9 +106,24 @@ public final class Store: Sendable {
     @discardableResult
     public func append(receivedAt: Millis, subscription: Int, topic: String, payload: [UInt8]) throws -> Int64 {
         try pool.write { db in
-            try db.execute(sql: "INSERT INTO journal (received_at, subscription, topic, payload) VALUES (?, ?, ?, ?)",
-                           arguments: [receivedAt, subscription, topic, Data(payload)])
+            try db.cachedStatement(sql: "INSERT INTO journal (received_at, subscription, topic, payload) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [receivedAt, subscription, topic, Data(payload)])
             return db.lastInsertedRowID
+        }
+    }
+
+    /// Appends many messages, committing every `commitEvery` (QoS 0 traffic, which nobody waits to
+    /// have acknowledged, and benchmarks).
+    public func appendBatch(_ messages: [(receivedAt: Millis, subscription: Int, topic: String, payload: [UInt8])],
+                            commitEvery: Int) throws {
+        var i = 0
+        while i < messages.count {
+            let chunk = messages[i..<min(messages.count, i + commitEvery)]
+            try pool.write { db in
+                let st = try db.cachedStatement(sql: "INSERT INTO journal (received_at, subscription, topic, payload) VALUES (?, ?, ?, ?)")
+                for m in chunk { try st.execute(arguments: [m.receivedAt, m.subscription, m.topic, Data(m.payload)]) }
+            }
+            i += chunk.count
         }
     }
 
