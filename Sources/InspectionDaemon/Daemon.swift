@@ -76,13 +76,7 @@ public final class Daemon: @unchecked Sendable {
         var processor = JournalProcessor(registry: registry, settings: c.engine, daemon: d)
         // Rebuild the engine's state from the journal: nothing is written twice (stable ids).
         do {
-            var replayed = 0
-            while true {
-                let entries = try store.journal(after: processor.lastSeq, limit: 20_000)
-                if entries.isEmpty { break }
-                try store.commit(processor.process(entries))
-                replayed += entries.count
-            }
+            let replayed = try Self.drain(store, &processor)
             if replayed > 0 { logger.notice("journal replayed", metadata: ["iw.messages": "\(replayed)"]) }
         } catch { throw .store("\(error)") }
 
@@ -100,7 +94,7 @@ public final class Daemon: @unchecked Sendable {
         let client: MQTTClient
         do {
             client = try MQTTClient(settings: mqtt, onMessage: { [store, wake, logger] m in
-                let sub = subscriptions.firstIndex { Self.topic(m.topic, matches: $0.filter) } ?? 0
+                let sub = subscriptions.firstIndex { MQTTClient.topic(m.topic, matches: $0.filter) } ?? 0
                 let now = Millis(Date().timeIntervalSince1970 * 1000)
                 // Committed before this returns, i.e. before libmosquitto acknowledges it.
                 while true {
@@ -142,22 +136,14 @@ public final class Daemon: @unchecked Sendable {
                     do {
                         let fresh = try loadRegistry()
                         // Messages already stored are processed under the registry they came with.
-                        while true {
-                            let entries = try store.journal(after: processor.lastSeq, limit: 5000)
-                            if entries.isEmpty { break }
-                            try store.commit(processor.process(entries))
-                        }
+                        try Self.drain(store, &processor)
                         try store.commit(processor.replaceRegistry(fresh))
                         logger.notice("registry reloaded", metadata: ["iw.sites": "\(fresh.sites.count)", "iw.vehicles": "\(fresh.vehicles.count)", "iw.tasks": "\(fresh.tasks.count)"])
                     } catch let e as Failure {
                         logger.error("registry not reloaded; the previous one stays", metadata: ["iw.error": "\(e)"])
                     }
                 }
-                while true {
-                    let entries = try store.journal(after: processor.lastSeq, limit: 5000)
-                    if entries.isEmpty { break }
-                    try store.commit(processor.process(entries))
-                }
+                try Self.drain(store, &processor)
                 try store.markPublished(inflight.takeAcknowledged(), at: Millis(Date().timeIntervalSince1970 * 1000))
                 if !finishing {
                     for entry in try store.unpublished(limit: 1000) where inflight.begin(entry.id) {
@@ -183,16 +169,16 @@ public final class Daemon: @unchecked Sendable {
         logger.notice("stopped")
     }
 
-    /// MQTT topic filter matching (`+` one level, `#` the rest).
-    static func topic(_ topic: String, matches filter: String) -> Bool {
-        let t = topic.split(separator: "/", omittingEmptySubsequences: false)
-        let f = filter.split(separator: "/", omittingEmptySubsequences: false)
-        for (i, part) in f.enumerated() {
-            if part == "#" { return true }
-            guard i < t.count else { return false }
-            if part != "+" && part != t[i] { return false }
+    /// Processes every journal entry not yet processed, committing a batch at a time; the count.
+    @discardableResult
+    static func drain(_ store: Store, _ processor: inout JournalProcessor) throws -> Int {
+        var n = 0
+        while true {
+            let entries = try store.journal(after: processor.lastSeq, limit: 5000)
+            if entries.isEmpty { return n }
+            try store.commit(processor.process(entries))
+            n += entries.count
         }
-        return t.count == f.count
     }
 }
 

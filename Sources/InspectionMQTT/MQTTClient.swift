@@ -141,6 +141,12 @@ public final class MQTTClient: @unchecked Sendable {
         onEvent(.connected)
     }
 
+    /// Whether a topic matches a subscription filter (`+`, `#`), by libmosquitto's own rules.
+    public static func topic(_ topic: String, matches filter: String) -> Bool {
+        var result = false
+        return mosquitto_topic_matches_sub(filter, topic, &result) == MOSQ_ERR_SUCCESS.rawValue && result
+    }
+
     /// Subscribes now and after every reconnection.
     public func subscribe(_ filter: String, qos: Int32 = 1) throws(MQTTError) {
         let isStarted = lock.withLock { () -> Bool in

@@ -14,6 +14,14 @@ import Testing
         return s
     }
 
+    @Test func topicsMatchFiltersByTheLibrarysRules() {
+        #expect(MQTTClient.topic("vehicles/v1/position", matches: "vehicles/+/position"))
+        #expect(!MQTTClient.topic("vehicles/v1/speed", matches: "vehicles/+/position"))
+        #expect(MQTTClient.topic("owntracks/a/b", matches: "owntracks/#"))
+        #expect(MQTTClient.topic("owntracks", matches: "owntracks/#"))
+        #expect(!MQTTClient.topic("jt808/a/b/down", matches: "jt808/+/+/up"))
+    }
+
     @Test func publishesAndReceivesAtQoS1() throws {
         let broker = try TestBroker()
         let got = Collected<MQTTMessage>()
