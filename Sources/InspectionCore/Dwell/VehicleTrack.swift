@@ -38,11 +38,6 @@ public struct VehicleTrack: Sendable {
 
     public init() {}
 
-    /// The open stay, if any: (site, first position, visit opened).
-    public var openStay: (site: Int32, start: Millis, opened: Bool)? {
-        stay.map { ($0.site, $0.first, $0.opened) }
-    }
-
     /// Offers a fix that passed `PositionCheck`. Dropped outliers are added to `counts`.
     @inline(__always)
     public mutating func offer(_ p: Fix, vehicle: Int32, index: SiteIndex, settings: TrackSettings,

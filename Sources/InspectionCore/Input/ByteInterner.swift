@@ -48,21 +48,6 @@ public struct ByteInterner: Sendable {
         return s.withUTF8 { intern($0) }
     }
 
-    /// The number of these bytes, if known.
-    public func lookup(_ s: String) -> Int32? {
-        var s = s
-        return s.withUTF8 { b -> Int32? in
-            let h = Self.hash(b)
-            var slot = Int(truncatingIfNeeded: h) & mask
-            while true {
-                let id = slots[slot]
-                if id < 0 { return nil }
-                if hashes[Int(id)] == h && equals(Int(id), b) { return id }
-                slot = (slot + 1) & mask
-            }
-        }
-    }
-
     public func string(_ id: Int32) -> String {
         String(decoding: arena[offsets[Int(id)]..<offsets[Int(id) + 1]], as: UTF8.self)
     }

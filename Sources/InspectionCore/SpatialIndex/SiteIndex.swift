@@ -126,11 +126,8 @@ public final class SiteIndex: Sendable {
         self.grids = runsByLevel.keys.sorted().map { LevelGrid(level: $0, runs: runsByLevel[$0]!) }
     }
 
-    public var count: Int { offsets.count }
-
     /// Each site's box in degrees (no margin).
     public func box(_ s: Int32) -> GeoBox { boxes[Int(s)] }
-    public func areaM2(_ s: Int32) -> Double { arena.withUnsafeBufferPointer { Blob.double($0, Int(offsets[Int(s)]) + Blob.area) } }
 
     /// Calls `body` with every candidate (site, blob offset) whose grown box holds the point.
     @inline(__always)
