@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "inspection-watch", targets: ["InspectionWatch"]),
+        .executable(name: "inspection-sim", targets: ["inspection-sim"]),
         .library(name: "InspectionCore", targets: ["InspectionCore"]),
     ],
     dependencies: [
@@ -49,6 +50,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The simulator: scenarios on real roads with ground truth, and a tracker publisher.
+        .target(
+            name: "InspectionSim",
+            dependencies: ["InspectionCore", "InspectionReplay", "InspectionMQTT"],
+            path: "Simulator/Sources/InspectionSim"
+        ),
+        .executableTarget(
+            name: "inspection-sim",
+            dependencies: [
+                "InspectionSim", "InspectionCore", "InspectionReplay", "InspectionMQTT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Simulator/Sources/inspection-sim"
+        ),
         .executableTarget(
             name: "inspection-bench",
             dependencies: [
@@ -65,6 +80,10 @@ let package = Package(
             name: "InspectionDaemonTests",
             dependencies: ["InspectionDaemon", "InspectionStore", "InspectionMQTT", "InspectionReplay", "InspectionCore",
                            "InspectionConfig", "InspectionTestSupport"]
+        ),
+        .testTarget(
+            name: "InspectionSimTests",
+            dependencies: ["InspectionSim", "InspectionCore", "InspectionReplay", "InspectionTestSupport"]
         ),
         .testTarget(
             name: "InspectionReplayTests",

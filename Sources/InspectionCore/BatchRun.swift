@@ -24,9 +24,14 @@ extension Engine {
         finish(into: &out)
         visits += out.closed
         alerts += out.alerts
+        Self.sortForOutput(&visits, &alerts)
+        return BatchResult(visits: visits, alerts: alerts, wasSorted: wasSorted)
+    }
+
+    /// The order of SPEC §5's files: by time (a visit's start, an alert's `at`), then id.
+    public static func sortForOutput(_ visits: inout [VisitRecord], _ alerts: inout [AlertRecord]) {
         visits.sort { $0.start != $1.start ? $0.start < $1.start : byteOrder($0.visitId, $1.visitId) }
         alerts.sort { $0.at != $1.at ? $0.at < $1.at : byteOrder($0.alertId, $1.alertId) }
-        return BatchResult(visits: visits, alerts: alerts, wasSorted: wasSorted)
     }
 
     /// Puts positions in time order, ties in input order. Returns whether they already were.

@@ -121,15 +121,9 @@ public struct Engine: Sendable {
         for e in events {
             switch e {
             case .visitOpened(let o):
-                let site = registry.site(o.site)
-                let vid = vehicleId(o.vehicle)
-                let visitId = StableID.make("v-", [vid, site.id, String(o.start)])
-                let facts = RuleEngine.VisitFacts(visitId: visitId, vehicleId: vid, agencyId: agencyOf[Int(o.vehicle)],
-                                                  site: site, start: o.start, at: o.at)
-                let (assignment, alerts) = rules.visitOpened(facts, registry: registry)
-                let record = VisitRecord(visitId: visitId, vehicleId: vid, agencyId: facts.agencyId, siteId: site.id,
-                                         enterpriseId: site.enterpriseId, start: o.start, end: nil, points: Int(o.points),
-                                         taskId: assignment.taskId, occasionId: assignment.occasionId, openedAt: o.at)
+                let (record, alerts) = rules.open(vehicleId: vehicleId(o.vehicle), agencyId: agencyOf[Int(o.vehicle)],
+                                                  site: registry.site(o.site), start: o.start, at: o.at,
+                                                  points: Int(o.points), registry: registry)
                 openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = record
                 out.opened.append(record)
                 out.alerts += alerts

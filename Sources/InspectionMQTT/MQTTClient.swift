@@ -181,6 +181,23 @@ public final class MQTTClient: @unchecked Sendable {
         return mid
     }
 
+    /// The same with the topic as bytes (no NUL): a publisher's hot path builds no String.
+    @discardableResult
+    public func publish(topic: [UInt8], payload: [UInt8], qos: Int32 = 1, retain: Bool = false) throws(MQTTError) -> Int32 {
+        var mid: Int32 = 0
+        var t = topic
+        t.append(0)
+        let rc = t.withUnsafeBufferPointer { tb in
+            payload.withUnsafeBytes { b in
+                tb.baseAddress!.withMemoryRebound(to: CChar.self, capacity: tb.count) { name in
+                    mosquitto_publish(handle, &mid, name, Int32(b.count), b.baseAddress, qos, retain)
+                }
+            }
+        }
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(operation: "publish", code: rc) }
+        return mid
+    }
+
     /// Disconnects cleanly and stops the network thread.
     public func stop() {
         let wasStarted = lock.withLock { () -> Bool in

@@ -40,4 +40,8 @@ public struct SilentGap: Sendable, Equatable {
     public var to: Fix
     /// Every site within the radius of both ends, nearest to `to` first.
     public var sites: [Int32]
+
+    public init(vehicle: Int32, site: Int32, from: Fix, to: Fix, sites: [Int32]) {
+        self.vehicle = vehicle; self.site = site; self.from = from; self.to = to; self.sites = sites
+    }
 }

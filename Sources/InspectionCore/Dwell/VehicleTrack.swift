@@ -80,13 +80,13 @@ public struct VehicleTrack: Sendable {
         let prev = last
         last = p
         acceptedCount += 1
-        let before = stay != nil ? (stay!.site, stay!.first) : nil
         if let redo = step(p, vehicle: vehicle, index: index, settings: settings, events: &events) {
             drain(redo, vehicle: vehicle, index: index, settings: settings, events: &events)
         }
         guard let prev, p.ts - prev.ts > settings.silentGap else { return }
         // A gap inside a stay is accounted for: the vehicle was at that site, and the visit says so.
-        if stay != nil, let before, stay!.site == before.0, stay!.first == before.1 {
+        // The stay may have begun only now, on fixes handed back by a stay elsewhere that ended.
+        if stay != nil, stay!.first <= prev.ts {
             if stay!.lastAt != p.ts { stay!.pendingSilent = (prev, p) }  // decided when the excursion ends
         } else {
             silent(prev, p, vehicle: vehicle, index: index, settings: settings, events: &events)
@@ -167,11 +167,7 @@ public struct VehicleTrack: Sendable {
 
     private func silent(_ from: Fix, _ to: Fix, vehicle: Int32, index: SiteIndex,
                         settings: TrackSettings, events: inout [TrackEvent]) {
-        let r = settings.silentRadiusM
-        let nearFrom = Set(index.sites(within: r, lat: from.lat, lon: from.lon).map(\.site))
-        guard !nearFrom.isEmpty else { return }
-        let both = index.sites(within: r, lat: to.lat, lon: to.lon).map(\.site)
-            .filter { nearFrom.contains($0) }
+        let both = index.silentSites(from: from, to: to, radius: settings.silentRadiusM)
         guard let site = both.first else { return }
         events.append(.trackerSilent(SilentGap(vehicle: vehicle, site: site, from: from, to: to, sites: both)))
     }

@@ -22,6 +22,11 @@ public struct SiteGeometry: Sendable {
     /// Area in square metres (shells minus holes; πr² for a circle).
     public let areaM2: Double
 
+    /// Every vertex of every ring, in degrees (for the simulator and tests; not a hot path).
+    public var vertices: [LatLon] {
+        stride(from: 0, to: points.count, by: 2).map { LatLon(lat: lat0 + points[$0 + 1] / ky, lon: lon0 + points[$0] / kx) }
+    }
+
     /// A circle of `radiusM` metres around a point.
     public init(center: LatLon, radiusM: Double) {
         form = .circle

@@ -30,6 +30,19 @@ public struct RuleEngine: Sendable {
         }.sorted { $0.start != $1.start ? $0.start < $1.start : byteOrder($0.id, $1.id) }
     }
 
+    /// A stay reached `min_dwell` (SPEC §4.1): the visit record with its stable id, task and
+    /// occasion, and the alerts it raises. The engine and the simulator's ground truth both call this.
+    public mutating func open(vehicleId: String, agencyId: String?, site: Site, start: Millis, at: Millis, points: Int,
+                              registry: Registry) -> (VisitRecord, [AlertRecord]) {
+        let visitId = StableID.make("v-", [vehicleId, site.id, String(start)])
+        let facts = VisitFacts(visitId: visitId, vehicleId: vehicleId, agencyId: agencyId, site: site, start: start, at: at)
+        let (assignment, alerts) = visitOpened(facts, registry: registry)
+        let record = VisitRecord(visitId: visitId, vehicleId: vehicleId, agencyId: agencyId, siteId: site.id,
+                                 enterpriseId: site.enterpriseId, start: start, end: nil, points: points,
+                                 taskId: assignment.taskId, occasionId: assignment.occasionId, openedAt: at)
+        return (record, alerts)
+    }
+
     /// A visit opened: decide its task and occasion, and raise what it calls for.
     public mutating func visitOpened(_ v: VisitFacts, registry: Registry) -> (VisitAssignment, [AlertRecord]) {
         let cal = settings.calendar

@@ -192,6 +192,14 @@ public final class SiteIndex: Sendable {
         return out.sorted { $0.distanceM != $1.distanceM ? $0.distanceM < $1.distanceM : $0.site < $1.site }
     }
 
+    /// The sites a silent gap is near (SPEC §4.4 `tracker_silent`): within `radius` of both ends,
+    /// nearest to the later end first. The first is the alert's site.
+    public func silentSites(from: Fix, to: Fix, radius: Double) -> [Int32] {
+        let nearFrom = Set(sites(within: radius, lat: from.lat, lon: from.lon).map(\.site))
+        guard !nearFrom.isEmpty else { return [] }
+        return sites(within: radius, lat: to.lat, lon: to.lon).map(\.site).filter { nearFrom.contains($0) }
+    }
+
     /// Whether the point is within the margin of site `s`: the check an open stay makes, no lookup.
     @inline(__always)
     public func isAt(site s: Int32, lat: Double, lon: Double) -> Bool {

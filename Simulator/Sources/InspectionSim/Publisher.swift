@@ -1,0 +1,109 @@
+import Foundation
+import InspectionCore
+import InspectionMQTT
+
+/// `inspection-sim publish`: trace files to MQTT as trackers would send them, in time order, at a
+/// multiple of real time or as fast as the broker takes them, with at most `window` messages
+/// unacknowledged (QoS 1) or unsent (QoS 0) at a time. A broker that goes away is waited for:
+/// libmosquitto reconnects, and a message it could not take is offered again.
+public final class Publisher: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var mqtt = MQTTSettings()
+        public var format: PayloadFormat = .native
+        /// Times real time; nil is as fast as possible.
+        public var speed: Double?
+        public var qos: Int32 = 1
+        public var window = 1000
+        public init() {}
+    }
+
+    public struct Progress: Sendable {
+        public var published: Int
+        public var acknowledged: Int
+        public var total: Int
+        public var reconnects: Int
+        public var elapsed: Double
+    }
+
+    let options: Options
+    private let lock = NSLock()
+    private var acked = 0
+    private var connected = false
+    private var everConnected = false
+    private var reconnects = 0
+    private var refusal: String?
+
+    public init(options: Options) { self.options = options }
+
+    /// Publishes the positions of the trace files; `report` is called about twice a second.
+    public func run(files: [(name: String, bytes: [UInt8])], report: (Progress) -> Void) throws -> Progress {
+        var batch = TraceBatch()
+        for (name, bytes) in files {
+            try bytes.withUnsafeBufferPointer { buf in
+                let format = TraceFormat.detect(path: name, firstBytes: UnsafeBufferPointer(rebasing: buf.prefix(64)))
+                try TraceParser.parse(buf, format: format, file: name, into: &batch)
+            }
+        }
+        var positions = batch.positions
+        _ = Engine.orderByTime(&positions)
+        let names = (0..<batch.vehicles.count).map { batch.vehicles.string(Int32($0)) }
+
+        var settings = options.mqtt
+        settings.maxInflight = UInt32(max(1, options.window))
+        let client = try MQTTClient(settings: settings, onMessage: { _ in }, onEvent: { [self] e in
+            lock.withLock {
+                switch e {
+                case .connected: if everConnected { reconnects += 1 }; everConnected = true; connected = true
+                case .disconnected: connected = false
+                case .refused(let why): refusal = why
+                case .published: acked += 1
+                }
+            }
+        })
+        try client.start()
+        defer { client.stop() }
+        let start = Date()
+        var lastReport = 0.0
+        var topic: [UInt8] = [], payload: [UInt8] = []
+        let ts0 = positions.first?.ts ?? 0
+        var sent = 0
+        func progress() -> Progress {
+            lock.withLock { Progress(published: sent, acknowledged: acked, total: positions.count, reconnects: reconnects,
+                                     elapsed: Date().timeIntervalSince(start)) }
+        }
+        for p in positions {
+            if let speed = options.speed {
+                let due = Double(p.ts - ts0) / 1000 / speed
+                let wait = due - Date().timeIntervalSince(start)
+                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+            }
+            PayloadEncoder.encode(options.format, vehicle: names[Int(p.vehicle)], ts: p.ts, lat: p.lat, lon: p.lon,
+                                  speedKmh: p.speedKmh, topic: &topic, payload: &payload)
+            while true {
+                let (outstanding, up, refused) = lock.withLock { (sent - acked, connected, refusal) }
+                if let refused { throw SimError("the broker refused the connection: \(refused)") }
+                if up && outstanding < options.window, (try? client.publish(topic: topic, payload: payload, qos: options.qos)) != nil {
+                    break
+                }
+                usleep(up ? 50 : 20_000)
+                if Date().timeIntervalSince(start) - lastReport > 0.5 { lastReport = Date().timeIntervalSince(start); report(progress()) }
+            }
+            sent += 1
+            if sent & 1023 == 0, Date().timeIntervalSince(start) - lastReport > 0.5 {
+                lastReport = Date().timeIntervalSince(start)
+                report(progress())
+            }
+        }
+        // Every message handed over: wait (up to a minute without progress) for the broker to take the rest.
+        var lastAcked = -1, stuckSince = Date()
+        while true {
+            let a = lock.withLock { acked }
+            if a >= sent { break }
+            if a != lastAcked { lastAcked = a; stuckSince = Date() }
+            if Date().timeIntervalSince(stuckSince) > 60 { break }
+            usleep(2_000)
+            if Date().timeIntervalSince(start) - lastReport > 0.5 { lastReport = Date().timeIntervalSince(start); report(progress()) }
+        }
+        return progress()
+    }
+}
