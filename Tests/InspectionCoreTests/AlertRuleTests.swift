@@ -323,6 +323,20 @@ import Testing
         #expect(s.run().alerts(.trackerSilent).isEmpty)
     }
 
+    @Test func aSilenceInsideAStayThatBeganOnFixesHandedBackByANeighboursStayIsNotFlagged() {
+        // Past the workshop (a stay there opens) straight into the factory, where the tracker sleeps
+        // 40 minutes: the factory's stay begins on fixes the workshop's stay handed back, and the
+        // silence lies inside it (found by the simulator's ground truth).
+        var s = Scenario.town()
+        let start = Town.t("2025-06-17 09:00")
+        let inFactory = s.drive("amr-1", from: Town.at(300, 10), to: Town.at(30, 20), start: start)
+        s.fix("amr-1", inFactory + 40 * 60_000, Town.at(30, 20))
+        s.drive("amr-1", from: Town.at(30, 20), to: Town.at(30, 2000), start: inFactory + 40 * 60_000 + 10_000)
+        let o = s.run()
+        #expect(o.alerts(.trackerSilent).isEmpty)
+        #expect(o.visits.map(\.siteId) == ["F1"])
+    }
+
     // MARK: settings
 
     @Test func severitiesAndKindPropertiesAreSettings() {

@@ -85,8 +85,9 @@ public struct Registry: Sendable {
     public let agencies: [String: Agency]
     public let vehicles: [String: Vehicle]
     public private(set) var tasks: [String: InspectionTask]
-    /// Task ids by enterprise, for matching.
-    public private(set) var tasksByEnterprise: [String: [String]]
+    /// Each enterprise's tasks by window start, then `task_id`: the order in which matching picks
+    /// a winner (SPEC §4.2), kept so that matching reads them in place.
+    public private(set) var tasksByEnterprise: [String: [InspectionTask]]
     public let siteNumbers: [String: Int32]
     /// Problems that did not stop the load (dropped rings, sites without geometry).
     public let warnings: [String]
@@ -109,18 +110,18 @@ public struct Registry: Sendable {
 
     /// Adds or replaces a task (the daemon's API amends tasks while running).
     public mutating func upsert(_ task: InspectionTask) {
-        if let old = tasks[task.id], old.enterpriseId != task.enterpriseId {
-            tasksByEnterprise[old.enterpriseId]?.removeAll { $0 == task.id }
-        }
-        if tasks[task.id] == nil || tasks[task.id]!.enterpriseId != task.enterpriseId {
-            tasksByEnterprise[task.enterpriseId, default: []].append(task.id)
+        if let old = tasks[task.id] {
+            tasksByEnterprise[old.enterpriseId]?.removeAll { $0.id == task.id }
         }
         tasks[task.id] = task
+        var list = tasksByEnterprise.removeValue(forKey: task.enterpriseId) ?? []
+        let at = list.firstIndex { $0.start > task.start || ($0.start == task.start && byteOrder(task.id, $0.id)) } ?? list.count
+        list.insert(task, at: at)
+        tasksByEnterprise[task.enterpriseId] = list
     }
 
     public func site(_ number: Int32) -> Site { sites[Int(number)] }
 
-    public func tasks(ofEnterprise e: String) -> [InspectionTask] {
-        (tasksByEnterprise[e] ?? []).compactMap { tasks[$0] }
-    }
+    /// An enterprise's tasks, earliest window first, then by `task_id`.
+    public func tasks(ofEnterprise e: String) -> [InspectionTask] { tasksByEnterprise[e] ?? [] }
 }

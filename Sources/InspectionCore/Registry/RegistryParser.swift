@@ -194,12 +194,12 @@ public struct RegistryParser {
             guard seen.insert(id).inserted else {
                 throw RegistryError(file: file, location: loc, field: "agency_id", message: "duplicate agency_id \"\(id)\"")
             }
-            let j = (row["jurisdiction"] ?? "").trimmingCharacters(in: .whitespaces)
+            let j = (row["jurisdiction"] ?? "").trimmingSpaces
             let jurisdiction: Agency.Jurisdiction
             if j == "*" {
                 jurisdiction = .everywhere
             } else {
-                let regions = j.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                let regions = j.split(separator: ";").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
                 guard !regions.isEmpty else {
                     throw RegistryError(file: file, location: loc, field: "jurisdiction",
                                         message: "must be * or region codes separated by ;")
@@ -264,7 +264,7 @@ public struct TaskFieldError: Error, Sendable, Equatable {
 public enum TaskFields {
     public static func task(from row: [String: String], agencies: Set<String>,
                             calendar: LocalCalendar) throws(TaskFieldError) -> InspectionTask {
-        func text(_ k: String) -> String { (row[k] ?? "").trimmingCharacters(in: .whitespaces) }
+        func text(_ k: String) -> String { (row[k] ?? "").trimmingSpaces }
         func need(_ k: String) throws(TaskFieldError) -> String {
             let v = text(k)
             guard !v.isEmpty else { throw TaskFieldError(field: k, message: "required") }
@@ -274,7 +274,7 @@ public enum TaskFields {
         let agency = try need("agency_id")
         guard agencies.contains(agency) else { throw TaskFieldError(field: "agency_id", message: "unknown agency \"\(agency)\"") }
         let partners = text("partner_agency_ids").split(separator: ";")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { $0.trimmingSpaces }.filter { !$0.isEmpty }
         for p in partners where !agencies.contains(p) {
             throw TaskFieldError(field: "partner_agency_ids", message: "unknown agency \"\(p)\"")
         }
@@ -325,5 +325,17 @@ public enum TaskFields {
         }
         if let t = Timestamp.parseRFC3339(v) { return t }
         throw TaskFieldError(field: field, message: "\"\(v)\" is not a date YYYY-MM-DD or an RFC 3339 time with offset")
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs (what a hand-edited CSV cell carries), and
+    /// without Foundation's per-character Unicode work.
+    var trimmingSpaces: String {
+        let u = Array(utf8)
+        var a = 0, b = u.count
+        while a < b, u[a] == 32 || u[a] == 9 { a += 1 }
+        while b > a, u[b - 1] == 32 || u[b - 1] == 9 { b -= 1 }
+        return String(decoding: u[a..<b], as: UTF8.self)
     }
 }

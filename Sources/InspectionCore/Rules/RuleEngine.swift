@@ -24,10 +24,15 @@ public struct RuleEngine: Sendable {
     public func coveringTasks(_ v: VisitFacts, registry: Registry) -> [InspectionTask] {
         guard let agency = v.agencyId else { return [] }
         let slack = settings.taskSlack
-        return registry.tasks(ofEnterprise: v.site.enterpriseId).filter { t in
-            t.status == .active && (t.siteId == nil || t.siteId == v.site.id) && t.involves(agency: agency)
-                && v.start <= t.end + slack && v.at >= t.start - slack
-        }.sorted { $0.start != $1.start ? $0.start < $1.start : byteOrder($0.id, $1.id) }
+        let list = registry.tasks(ofEnterprise: v.site.enterpriseId)
+        var out: [InspectionTask] = []
+        // Fields read in place: an enterprise with hundreds of tasks costs no copies of them.
+        for i in list.indices where v.start <= list[i].end + slack && v.at >= list[i].start - slack
+            && list[i].status == .active && (list[i].siteId == nil || list[i].siteId == v.site.id)
+            && (list[i].agencyId == agency || list[i].partnerAgencyIds.contains(agency)) {
+            out.append(list[i])
+        }
+        return out
     }
 
     /// A stay reached `min_dwell` (SPEC §4.1): the visit record with its stable id, task and
