@@ -83,7 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InspectionSimTests",
-            dependencies: ["InspectionSim", "InspectionCore", "InspectionReplay", "InspectionTestSupport"]
+            dependencies: ["InspectionSim", "InspectionCore", "InspectionReplay", "InspectionMQTT", "InspectionTestSupport"]
         ),
         .testTarget(
             name: "InspectionReplayTests",

@@ -64,20 +64,11 @@ import Testing
         var log: String { (try? String(contentsOf: dir.appendingPathComponent("daemon.log"), encoding: .utf8)) ?? "" }
     }
 
-    static func message(_ f: Fix, _ format: PayloadFormat) -> (String, [UInt8]) {
-        switch format {
-        case .native:
-            return ("vehicles/\(f.vehicle)/position", Array(#"{"vehicle":"\#(f.vehicle)","ts":\#(f.ts),"lat":\#(f.lat),"lon":\#(f.lon)}"#.utf8))
-        case .owntracks:
-            return ("owntracks/inspect/\(f.vehicle)", Array(#"{"_type":"location","lat":\#(f.lat),"lon":\#(f.lon),"tst":\#(f.ts),"tid":"iw"}"#.utf8))
-        case .jt808:
-            var secs = f.ts + 8 * 3600
-            let (y, mo, d) = Timestamp.civilFromDays(secs / 86_400)
-            secs %= 86_400
-            let time = String(format: "%02d%02d%02d%02d%02d%02d", y % 100, mo, d, secs / 3600, secs / 60 % 60, secs % 60)
-            let lat = Int((f.lat * 1e6).rounded()), lon = Int((f.lon * 1e6).rounded())
-            return ("jt808/gw/\(f.vehicle)/up", Array(#"{"header":{"msg_id":512,"encrypt":0,"phone":"\#(f.vehicle)","msg_sn":1},"body":{"alarm":0,"status":2,"latitude":\#(lat),"longitude":\#(lon),"altitude":0,"speed":0,"direction":0,"time":"\#(time)"}}"#.utf8))
-        }
+    /// A tracker's message, as the simulator's publisher sends it.
+    static func message(_ f: Fix, _ format: PayloadFormat) -> ([UInt8], [UInt8]) {
+        var topic: [UInt8] = [], payload: [UInt8] = []
+        PayloadEncoder.encode(format, vehicle: f.vehicle, ts: Millis(f.ts) * 1000, lat: f.lat, lon: f.lon, topic: &topic, payload: &payload)
+        return (topic, payload)
     }
 
     /// A connected publisher (a tracker gateway) and the message ids the broker acknowledged.
