@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(
             name: "InspectionDaemonTests",
             dependencies: ["InspectionDaemon", "InspectionStore", "InspectionMQTT", "InspectionReplay", "InspectionCore",
-                           "InspectionConfig", "InspectionTestSupport"]
+                           "InspectionConfig", "InspectionSim", "InspectionTestSupport"]
         ),
         .testTarget(
             name: "InspectionSimTests",

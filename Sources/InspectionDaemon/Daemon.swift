@@ -144,7 +144,9 @@ public final class Daemon: @unchecked Sendable {
                     }
                 }
                 try Self.drain(store, &processor)
-                try store.markPublished(inflight.takeAcknowledged(), at: Millis(Date().timeIntervalSince1970 * 1000))
+                let acknowledged = inflight.takeAcknowledged()
+                try store.markPublished(acknowledged, at: Millis(Date().timeIntervalSince1970 * 1000))
+                inflight.settled(acknowledged)
                 if !finishing {
                     for entry in try store.unpublished(limit: 1000) where inflight.begin(entry.id) {
                         do {
@@ -182,7 +184,8 @@ public final class Daemon: @unchecked Sendable {
     }
 }
 
-/// Outbox rows between publish and the broker's acknowledgement.
+/// Outbox rows between publish and being marked published in the store. A row stays pending after
+/// the broker's PUBACK until the store says so, or the next outbox read would send it again.
 final class InflightOutbox: @unchecked Sendable {
     private let lock = NSLock()
     private var pending = Set<Int64>()
@@ -195,19 +198,22 @@ final class InflightOutbox: @unchecked Sendable {
 
     func sent(_ id: Int64, mid: Int32) {
         lock.withLock {
-            if early.remove(mid) != nil { acked.append(id); pending.remove(id) } else { byMid[mid] = id }
+            if early.remove(mid) != nil { acked.append(id) } else { byMid[mid] = id }
         }
     }
 
     func acknowledged(_ mid: Int32) {
         lock.withLock {
-            if let id = byMid.removeValue(forKey: mid) { acked.append(id); pending.remove(id) } else { early.insert(mid) }
+            if let id = byMid.removeValue(forKey: mid) { acked.append(id) } else { early.insert(mid) }
         }
     }
 
     func takeAcknowledged() -> [Int64] {
         lock.withLock { defer { acked.removeAll() }; return acked }
     }
+
+    /// The store marked these published: they leave the pending set.
+    func settled(_ ids: [Int64]) { lock.withLock { pending.subtract(ids) } }
 }
 
 /// A flag shared between threads.
