@@ -23,3 +23,13 @@ single=$(awk '/one point at a time/ {print $(NF-1)}' "$work/shapely.txt")
 python3 -c "print('ratio engine/shapely: %.1fx one point at a time, %.1fx against shapely bulk' % ($ours/$single, $ours/$bulk))"
 echo "== memory"
 $bench memory --registry "$work" --vehicles 50000
+echo "== simulator: 1,000 vehicles × 30 days on the Kotka roads (one core), then replay of it"
+swift build -c release --product inspection-sim >/dev/null
+data=${INSPECTIONWATCH_DATA:-$(cd .. && pwd)/shared/data}
+/usr/bin/time -f "generate: %e s wall, %M KB peak" taskset -c 0 .build/release/inspection-sim generate \
+  --roads "$data/osm/kotka-roads.geojson" --sites "$data/osm/kotka-polygons.geojson" \
+  --vehicles 1000 --days 30 --seed 1 --out "$work/fleet"
+swift build -c release --product inspection-watch >/dev/null
+taskset -c 0 .build/release/inspection-watch replay --registry "$work/fleet/registry" --positions "$work"/fleet/traces/*.csv \
+  --out "$work/fleet/replay" | head -1
+cmp -s "$work/fleet/replay/alerts.ndjson" "$work/fleet/truth/alerts.ndjson" && echo "replay equals the ground truth"
