@@ -54,6 +54,40 @@ import Testing
         subscriber.stop()
     }
 
+    @Test func garbledPayloadsAndFileOrderReachTheBrokerAsAsked() throws {
+        let broker = try TestBroker()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("publish-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let s = try ScenarioTests.generate(vehicles: 3, days: 1, plant: [:])
+        var noise = Noise()
+        noise.delay = 0.05
+        _ = try ScenarioFiles.write(s, noise: noise, seed: 1, to: dir.path)
+        let good = Collected<Millis>(), bad = Collected<Int>()
+        var settings = MQTTSettings()
+        settings.port = broker.port
+        settings.clientId = "garble-test-subscriber"
+        let subscriber = try MQTTClient(settings: settings, onMessage: { m in
+            m.payload.withUnsafeBufferPointer { b in
+                if case .success(.position(let p)) = PayloadDecoder.decode(.native, payload: b, topicVehicle: []) { good.append(p.ts) } else { bad.append(1) }
+            }
+        })
+        try subscriber.subscribe("vehicles/+/position", qos: 1)
+        try subscriber.start()
+        #expect(eventually { (try? String(contentsOf: broker.dir.appendingPathComponent("broker.log"), encoding: .utf8))?.contains("garble-test-subscriber") ?? false })
+        let log = dir.appendingPathComponent("publish.log").path
+        let status = try run(Self.executable, ["publish", "--broker", "127.0.0.1:\(broker.port)", "--corrupt", "0.1", "--file-order", "--quiet",
+                                               dir.appendingPathComponent("traces/day-01.csv").path])
+        _ = log
+        #expect(status == 0)
+        let total = s.tracks.reduce(0) { $0 + $1.count }
+        #expect(eventually(20) { good.count + bad.count == total })
+        #expect(Double(bad.count) > 0.05 * Double(total) && Double(bad.count) < 0.15 * Double(total))
+        // Delayed lines went out late: the stream is not in time order.
+        let ts = good.all
+        #expect(zip(ts, ts.dropFirst()).contains { $0 > $1 })
+        subscriber.stop()
+    }
+
     @Test func aBadBrokerAddressOrFormatIsAOneLineErrorAndExit2() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("publish-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -14,6 +14,12 @@ public final class Publisher: @unchecked Sendable {
         public var speed: Double?
         public var qos: Int32 = 1
         public var window = 1000
+        /// Share of payloads garbled on the way (a broken tracker or gateway), seeded.
+        public var corrupt = 0.0
+        public var seed: UInt64 = 1
+        /// Publish in the files' own line order (keeps delays and reordering planted in them);
+        /// otherwise in time order.
+        public var fileOrder = false
         public init() {}
     }
 
@@ -23,6 +29,7 @@ public final class Publisher: @unchecked Sendable {
         public var total: Int
         public var reconnects: Int
         public var elapsed: Double
+        public var corrupted = 0
     }
 
     let options: Options
@@ -45,7 +52,9 @@ public final class Publisher: @unchecked Sendable {
             }
         }
         var positions = batch.positions
-        _ = Engine.orderByTime(&positions)
+        if !options.fileOrder { _ = Engine.orderByTime(&positions) }
+        var rng = SplitMix64(seed: options.seed)
+        var corrupted = 0
         let names = (0..<batch.vehicles.count).map { batch.vehicles.string(Int32($0)) }
 
         var settings = options.mqtt
@@ -66,19 +75,25 @@ public final class Publisher: @unchecked Sendable {
         var lastReport = 0.0
         var topic: [UInt8] = [], payload: [UInt8] = []
         let ts0 = positions.first?.ts ?? 0
+        var latest = ts0
         var sent = 0
         func progress() -> Progress {
             lock.withLock { Progress(published: sent, acknowledged: acked, total: positions.count, reconnects: reconnects,
-                                     elapsed: Date().timeIntervalSince(start)) }
+                                     elapsed: Date().timeIntervalSince(start), corrupted: corrupted) }
         }
         for p in positions {
             if let speed = options.speed {
-                let due = Double(p.ts - ts0) / 1000 / speed
+                latest = max(latest, p.ts)  // in file order, a delayed line goes out at once
+                let due = Double(latest - ts0) / 1000 / speed
                 let wait = due - Date().timeIntervalSince(start)
                 if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             }
             PayloadEncoder.encode(options.format, vehicle: names[Int(p.vehicle)], ts: p.ts, lat: p.lat, lon: p.lon,
                                   speedKmh: p.speedKmh, topic: &topic, payload: &payload)
+            if options.corrupt > 0 && rng.unit() < options.corrupt {
+                Self.garble(&payload, &rng)
+                corrupted += 1
+            }
             while true {
                 let (outstanding, up, refused) = lock.withLock { (sent - acked, connected, refusal) }
                 if let refused { throw SimError("the broker refused the connection: \(refused)") }
@@ -105,5 +120,14 @@ public final class Publisher: @unchecked Sendable {
             if Date().timeIntervalSince(start) - lastReport > 0.5 { lastReport = Date().timeIntervalSince(start); report(progress()) }
         }
         return progress()
+    }
+
+    /// Breaks a payload the ways real ones break: cut short, a byte flipped to garbage, or emptied.
+    static func garble(_ payload: inout [UInt8], _ rng: inout SplitMix64) {
+        switch rng.next() % 3 {
+        case 0: payload.removeLast(max(1, payload.count / 2))
+        case 1: payload[Int(rng.next() % UInt64(payload.count))] = 0xff
+        default: payload.removeAll()
+        }
     }
 }

@@ -90,6 +90,10 @@ struct Publish: ParsableCommand {
     @Option(name: .customLong("client-id"), help: "MQTT client id (session kept across reconnects).") var clientId = "inspection-sim"
     @Option(help: "MQTT user name.") var username: String?
     @Option(help: "Password: read from this environment variable (never on the command line).") var passwordEnv: String?
+    @Option(help: "Share of payloads garbled on the way (0…1).") var corrupt = 0.0
+    @Option(help: "Seed for --corrupt.") var seed: UInt64 = 1
+    @Flag(help: "Publish in the files' line order (keeps planted delays and reordering) instead of time order.")
+    var fileOrder = false
     @Flag(help: "No progress bar.") var quiet = false
     @Argument(help: "Trace files (CSV or NDJSON, SPEC §3.2).") var traces: [String]
 
@@ -110,6 +114,8 @@ struct Publish: ParsableCommand {
         }
         guard qos == 0 || qos == 1 else { throw fail("--qos: \(qos) is not 0 or 1") }
         o.qos = qos; o.window = max(1, window)
+        guard (0...1).contains(corrupt) else { throw fail("--corrupt: \(corrupt) is not a share between 0 and 1") }
+        o.corrupt = corrupt; o.seed = seed; o.fileOrder = fileOrder
         var files: [(String, [UInt8])] = []
         for t in traces {
             do { files.append((t, try FileBytes.read(t))) } catch { throw fail("\(error)") }
@@ -134,7 +140,8 @@ struct Publish: ParsableCommand {
         } catch { throw fail("\(error)") }
         if tty && !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
         print(String(format: "published %d messages (%d acknowledged by the broker) in %.1f s, %.0f msg/s, %d reconnects",
-                     final.published, final.acknowledged, final.elapsed, Double(final.published) / max(final.elapsed, 1e-3), final.reconnects))
+                     final.published, final.acknowledged, final.elapsed, Double(final.published) / max(final.elapsed, 1e-3), final.reconnects)
+              + (final.corrupted > 0 ? ", \(final.corrupted) garbled" : ""))
         if final.acknowledged < final.published { throw ExitCode(1) }
     }
 }
