@@ -69,6 +69,7 @@ let package = Package(
             dependencies: [
                 "InspectionCore", "InspectionReplay", "InspectionStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/Sources"
         ),

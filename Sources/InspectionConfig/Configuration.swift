@@ -131,6 +131,11 @@ public struct Configuration: Sendable, Equatable {
 
         var store = try top.section("store")
         if let v = try store.string("path") { c.daemon.storePath = v }
+        if let v = try store.duration("checkpoint_interval") {
+            guard v >= 1000 else { throw store.fail("checkpoint_interval", "must be at least 1s") }
+            c.daemon.checkpointInterval = v
+        }
+        if let v = try store.int("queue_capacity", min: 1000, max: 100_000_000) { c.daemon.queueCapacity = v }
         try store.rejectUnknown()
 
         try top.rejectUnknown()

@@ -20,6 +20,11 @@ public struct DaemonSettings: Sendable, Equatable {
     public var alertTopicPrefix = "alerts"
     public var publishVisits = false
     public var storePath = "/var/lib/inspection-watch/inspection-watch.sqlite"
+    /// How often the engine's state is saved so the journal before it can go (milliseconds).
+    public var checkpointInterval: Millis = 30_000
+    /// Messages received and journaled but not yet processed, at most; when full, the receiving
+    /// thread waits (the broker holds the rest) and the wait is counted.
+    public var queueCapacity = 200_000
 
     public init() {}
 }

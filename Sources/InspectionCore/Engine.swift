@@ -12,7 +12,7 @@ public struct Engine: Sendable {
     /// Agency of each vehicle number (nil for a tracker not in vehicles.csv).
     private var agencyOf: [String?] = []
     private var tracks: [VehicleTrack] = []
-    public private(set) var rules: RuleEngine
+    public internal(set) var rules: RuleEngine
     /// Visits opened and not yet closed, by (vehicle, site, start).
     private var openVisits: [OpenKey: VisitRecord] = [:]
     private var scratch: [TrackEvent] = []
@@ -99,6 +99,46 @@ public struct Engine: Sendable {
         var moved: [OpenKey: VisitRecord] = [:]
         for (key, record) in openVisits {
             guard let n = new.siteNumbers[record.siteId] else { continue }
+            moved[OpenKey(vehicle: key.vehicle, site: n, start: key.start)] = record
+        }
+        openVisits = moved
+    }
+
+    /// The state to resume from after a restart: every vehicle's filters and open stay, the open
+    /// visits, the occasions the rules count with, the counters. Sites are named by id, so it can
+    /// be restored under a registry that changed meanwhile.
+    public func checkpoint() -> EngineCheckpoint {
+        EngineCheckpoint(
+            vehicles: (0..<vehicleIds.count).map { vehicleIds.string(Int32($0)) },
+            siteIds: registry.sites.map(\.id),
+            tracks: tracks,
+            openVisits: openVisits.map { .init(vehicle: $0.key.vehicle, site: $0.key.site, start: $0.key.start, record: $0.value) },
+            rules: rules.state, counts: counts, accepted: accepted)
+    }
+
+    /// An engine resumed from a checkpoint under `registry`. Stays and open visits follow their
+    /// `site_id`; those whose site is gone end at their last position there (into `out`).
+    public init(registry: Registry, settings: EngineSettings, restoring c: EngineCheckpoint, into out: inout EngineOutput) {
+        self.init(registry: registry, settings: settings)
+        for v in c.vehicles { _ = vehicleNumber(v) }
+        rules = RuleEngine(settings: settings, state: c.rules)
+        counts = c.counts
+        accepted = c.accepted
+        let old = c.siteIds
+        var renumber: [Int32?] = old.map { registry.siteNumbers[$0] }
+        renumber.append(nil)
+        for o in c.openVisits { openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = o.record }
+        // The stays carry the checkpoint's site numbers: move them as a registry reload would.
+        tracks = c.tracks
+        for v in tracks.indices {
+            tracks[v].moveStay(vehicle: Int32(v), index: index, settings: trackSettings, events: &scratch) { site in
+                Int(site) < renumber.count - 1 ? renumber[Int(site)] : nil
+            }
+        }
+        if !scratch.isEmpty { drainEvents(into: &out) }
+        var moved: [OpenKey: VisitRecord] = [:]
+        for (key, record) in openVisits {
+            guard let n = registry.siteNumbers[record.siteId] else { continue }
             moved[OpenKey(vehicle: key.vehicle, site: n, start: key.start)] = record
         }
         openVisits = moved

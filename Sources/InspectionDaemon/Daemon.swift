@@ -8,18 +8,20 @@ import Logging
 
 /// `inspection-watch serve`: MQTT in, journal, engine, store, alerts out.
 ///
-/// Every message is committed to the store's journal on libmosquitto's thread before that thread
-/// acknowledges it to the broker, so a crash (even SIGKILL) loses no accepted position. The main
-/// thread processes the journal in order through the engine and commits visits, alerts and their
-/// outbox rows in one transaction; the outbox is then published at QoS 1 and marked when the
-/// broker acknowledges. On start the whole journal is processed again: the engine's state (open
-/// stays, occasions) is rebuilt exactly, and stable ids make the repeated writes no-ops.
+/// Every message is appended to the journal file on libmosquitto's thread before that thread
+/// acknowledges it to the broker, so a crash (even SIGKILL) loses no accepted position, and handed
+/// to the engine's thread through a bounded queue. The engine's thread processes messages in order
+/// and commits visits, alerts and their outbox rows in one transaction; the outbox is then
+/// published at QoS 1 and marked when the broker acknowledges. Every `checkpoint_interval` (and on
+/// SIGTERM) the engine's state is saved in the same transaction, and the journal before it is
+/// deleted; on start the engine resumes from the checkpoint and processes the journal after it,
+/// stable ids making any repeated write a no-op.
 public final class Daemon: @unchecked Sendable {
     let configuration: Configuration
     let logger: Logger
     private let stopping = Atomic(false)
     private let reloading = Atomic(false)
-    private let wake = DispatchSemaphore(value: 0)
+    private var queue: IngestQueue?
 
     /// Logs with fixed messages and the data in metadata (`iw.*`, `mqtt.*`); the executable
     /// chooses where they go (`LoggingSystem.bootstrap`).
@@ -45,13 +47,13 @@ public final class Daemon: @unchecked Sendable {
     /// Asks the run loop to finish: drain, stop, return.
     public func stop() {
         stopping.set(true)
-        wake.signal()
+        queue?.poke()
     }
 
     /// Asks the run loop to read the registry files again (SIGHUP).
     public func reload() {
         reloading.set(true)
-        wake.signal()
+        queue?.poke()
     }
 
     func loadRegistry() throws(Failure) -> Registry {
@@ -70,15 +72,34 @@ public final class Daemon: @unchecked Sendable {
         let d = c.daemon
         let registry = try loadRegistry()
         let store: Store
-        do { store = try Store(path: d.storePath) } catch { throw .store("\(d.storePath): \(error)") }
-        logger.notice("registry loaded", metadata: ["iw.sites": "\(registry.sites.count)", "iw.vehicles": "\(registry.vehicles.count)", "iw.tasks": "\(registry.tasks.count)"])
-
-        var processor = JournalProcessor(registry: registry, settings: c.engine, daemon: d)
-        // Rebuild the engine's state from the journal: nothing is written twice (stable ids).
+        let journal: JournalFile
+        var processor: JournalProcessor
         do {
-            let replayed = try Self.drain(store, &processor)
-            if replayed > 0 { logger.notice("journal replayed", metadata: ["iw.messages": "\(replayed)"]) }
-        } catch { throw .store("\(error)") }
+            store = try Store(path: d.storePath)
+            let written = try store.processedSeq()
+            let saved = try store.checkpoint()
+            let resume = try saved.map { (seq: $0.seq, state: try JSONDecoder().decode(EngineCheckpoint.self, from: $0.state)) }
+            processor = JournalProcessor(registry: registry, settings: c.engine, daemon: d, resuming: resume)
+            processor.writtenThrough = written
+            journal = try JournalFile(directory: d.storePath + ".journal", startAfter: max(written, saved?.seq ?? 0))
+            logger.notice("registry loaded", metadata: ["iw.sites": "\(registry.sites.count)", "iw.vehicles": "\(registry.vehicles.count)", "iw.tasks": "\(registry.tasks.count)"])
+            if let resume {
+                logger.notice("resumed from checkpoint", metadata: ["iw.seq": "\(resume.seq)", "iw.open_stays": "\(resume.state.openStays)"])
+            }
+            // What came after the checkpoint: processed again, which brings the engine to where it was.
+            let pending = try journal.entries(after: processor.lastSeq)
+            var i = 0
+            while i < pending.count {
+                let chunk = Array(pending[i..<min(pending.count, i + 5000)])
+                try store.commit(processor.process(chunk))
+                i += chunk.count
+            }
+            if !pending.isEmpty { logger.notice("journal replayed", metadata: ["iw.messages": "\(pending.count)"]) }
+        } catch let e as Failure {
+            throw e
+        } catch {
+            throw .store("\(d.storePath): \(error)")
+        }
 
         var mqtt = MQTTSettings()
         mqtt.host = d.host
@@ -90,24 +111,24 @@ public final class Daemon: @unchecked Sendable {
         if let ca = d.caFile { mqtt.tls = .init(caFile: ca, certFile: d.certFile, keyFile: d.keyFile) }
 
         let inflight = InflightOutbox()
+        let queue = IngestQueue(capacity: d.queueCapacity)
         let subscriptions = d.subscriptions
         let client: MQTTClient
         do {
-            client = try MQTTClient(settings: mqtt, onMessage: { [store, wake, logger] m in
+            client = try MQTTClient(settings: mqtt, onMessage: { [journal, queue, logger] m in
                 let sub = subscriptions.firstIndex { MQTTClient.topic(m.topic, matches: $0.filter) } ?? 0
                 let now = Millis(Date().timeIntervalSince1970 * 1000)
-                // Committed before this returns, i.e. before libmosquitto acknowledges it.
+                // In the journal before this returns, i.e. before libmosquitto acknowledges it.
                 while true {
                     do {
-                        try store.append(receivedAt: now, subscription: sub, topic: m.topic, payload: m.payload)
+                        queue.push(try journal.append(receivedAt: now, subscription: sub, topic: m.topic, payload: m.payload))
                         break
                     } catch {
-                        logger.error("cannot store a received message; holding it unacknowledged", metadata: ["mqtt.topic": "\(m.topic)", "iw.error": "\(error)"])
+                        logger.error("cannot journal a received message; holding it unacknowledged", metadata: ["mqtt.topic": "\(m.topic)", "iw.error": "\(error)"])
                         Thread.sleep(forTimeInterval: 1)
                     }
                 }
-                wake.signal()
-            }, onEvent: { [self, logger, wake] e in
+            }, onEvent: { [self, logger, queue] e in
                 switch e {
                 case .connected: logger.notice("mqtt connected", metadata: ["mqtt.broker": "\(d.host):\(d.port)"])
                 case .refused(let why): logger.error("mqtt connection refused", metadata: ["mqtt.broker": "\(d.host):\(d.port)", "mqtt.reason": "\(why)"])
@@ -115,35 +136,58 @@ public final class Daemon: @unchecked Sendable {
                     if self.stopping.get() { logger.notice("mqtt disconnected") } else {
                         logger.warning("mqtt disconnected; reconnecting", metadata: ["mqtt.reason": "\(why)"])
                     }
-                case .published(let mid): inflight.acknowledged(mid); wake.signal()
+                case .published(let mid): inflight.acknowledged(mid); queue.poke()
                 }
             })
             for s in d.subscriptions { try client.subscribe(s.filter, qos: 1) }
             try client.start()
         } catch { throw .mqtt(error) }
+        self.queue = queue
 
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         notifier.notify("READY=1")
         logger.notice("serving")
         var lastWatchdog = Date()
+        var lastCheckpoint = Date()
         while true {
-            _ = wake.wait(timeout: .now() + .milliseconds(200))
+            let entries = queue.take(max: 5000, until: Date().addingTimeInterval(0.2))
             let finishing = stopping.get()
-            if finishing { client.stop() }
             do {
+                var batch = processor.process(entries)
+                if finishing {
+                    queue.close()  // the receiving thread must not wait on a full queue while it is stopped
+                    client.stop()  // nothing more arrives; what was received is in the queue
+                    var rest = queue.take(max: Int.max, until: Date())
+                    while !rest.isEmpty {
+                        try store.commit(batch)
+                        batch = processor.process(rest)
+                        rest = queue.take(max: Int.max, until: Date())
+                    }
+                }
+                var checkpointNow = finishing || Date().timeIntervalSince(lastCheckpoint) * 1000 >= Double(d.checkpointInterval)
                 if reloading.get() {
                     reloading.set(false)
                     do {
                         let fresh = try loadRegistry()
-                        // Messages already stored are processed under the registry they came with.
-                        try Self.drain(store, &processor)
-                        try store.commit(processor.replaceRegistry(fresh))
+                        try store.commit(batch)
+                        batch = processor.replaceRegistry(fresh)
+                        // The journal before this point was read under the old registry: checkpoint
+                        // now, so that a restart never reads it again under the new one.
+                        checkpointNow = true
                         logger.notice("registry reloaded", metadata: ["iw.sites": "\(fresh.sites.count)", "iw.vehicles": "\(fresh.vehicles.count)", "iw.tasks": "\(fresh.tasks.count)"])
                     } catch let e as Failure {
                         logger.error("registry not reloaded; the previous one stays", metadata: ["iw.error": "\(e)"])
                     }
                 }
-                try Self.drain(store, &processor)
+                if checkpointNow {
+                    batch.processedSeq = processor.lastSeq
+                    batch.checkpoint = try JSONEncoder().encode(processor.engine.checkpoint())
+                }
+                try store.commit(batch)
+                if batch.checkpoint != nil {
+                    journal.prune(through: processor.lastSeq)
+                    lastCheckpoint = Date()
+                }
                 let acknowledged = inflight.takeAcknowledged()
                 try store.markPublished(acknowledged, at: Millis(Date().timeIntervalSince1970 * 1000))
                 inflight.settled(acknowledged)
@@ -168,19 +212,7 @@ public final class Daemon: @unchecked Sendable {
             if finishing { break }
         }
         notifier.notify("STOPPING=1")
-        logger.notice("stopped")
-    }
-
-    /// Processes every journal entry not yet processed, committing a batch at a time; the count.
-    @discardableResult
-    static func drain(_ store: Store, _ processor: inout JournalProcessor) throws -> Int {
-        var n = 0
-        while true {
-            let entries = try store.journal(after: processor.lastSeq, limit: 5000)
-            if entries.isEmpty { return n }
-            try store.commit(processor.process(entries))
-            n += entries.count
-        }
+        logger.notice("stopped", metadata: ["iw.checkpoint_seq": "\(processor.lastSeq)", "iw.queue_full_waits": "\(queue.fullWaits)"])
     }
 }
 

@@ -4,8 +4,8 @@ import InspectionStore
 
 /// Turns journal entries (messages as received) into store writes: decode by the subscription's
 /// format, the checks only a live feed has (a clock ahead of the receive time), the engine, and
-/// the records. Deterministic in the entries alone, so processing the journal again after a
-/// restart rebuilds the same state and writes the same ids.
+/// the records. Deterministic in the entries alone, so processing the journal after the last
+/// checkpoint again after a restart rebuilds the same state and writes the same ids.
 public struct JournalProcessor {
     public private(set) var engine: Engine
     let subscriptions: [DaemonSettings.Subscription]
@@ -13,10 +13,22 @@ public struct JournalProcessor {
     let alertPrefix: String
     let maxFuture: Millis
     public private(set) var lastSeq: Int64 = 0
+    /// Entries up to this one were written before a restart: their dead letters and late positions
+    /// are in the store already (visits and alerts are idempotent by id anyway).
+    public var writtenThrough: Int64 = 0
     private var out = EngineOutput()
 
-    public init(registry: Registry, settings: EngineSettings, daemon: DaemonSettings) {
-        engine = Engine(registry: registry, settings: settings)
+    /// A fresh engine, or one resumed from a checkpoint taken after entry `seq`.
+    public init(registry: Registry, settings: EngineSettings, daemon: DaemonSettings,
+                resuming: (seq: Int64, state: EngineCheckpoint)? = nil) {
+        if let r = resuming {
+            var closed = EngineOutput()
+            engine = Engine(registry: registry, settings: settings, restoring: r.state, into: &closed)
+            out = closed
+            lastSeq = r.seq
+        } else {
+            engine = Engine(registry: registry, settings: settings)
+        }
         subscriptions = daemon.subscriptions
         topicVehicles = daemon.subscriptions.map { TopicVehicle(filter: $0.filter) }
         alertPrefix = daemon.alertTopicPrefix
@@ -25,8 +37,10 @@ public struct JournalProcessor {
 
     public mutating func process(_ entries: [JournalEntry]) -> StoreBatch {
         var batch = StoreBatch()
+        if !out.isEmpty { drain(into: &batch) }  // stays a restore ended
         for e in entries {
             lastSeq = e.seq
+            let replayed = e.seq <= writtenThrough
             let sub = e.subscription >= 0 && e.subscription < subscriptions.count ? e.subscription : 0
             let format = subscriptions[sub].format
             let decoded = e.payload.withUnsafeBufferPointer {
@@ -35,23 +49,25 @@ public struct JournalProcessor {
             switch decoded {
             case .failure(let err):
                 engine.count(err.reason)
-                batch.deadLetters.append((e.receivedAt, e.topic, err.reason, err.message, e.payload))
+                if !replayed { batch.deadLetters.append((e.receivedAt, e.topic, err.reason, err.message, e.payload)) }
             case .success(.ignored):
                 continue
             case .success(.position(let p)):
                 if p.ts > e.receivedAt + maxFuture {
                     engine.count(.future)
-                    batch.deadLetters.append((e.receivedAt, e.topic, .future,
-                                              "ts \(Timestamp.formatUTC(p.ts)) is ahead of the receive clock", e.payload))
+                    if !replayed {
+                        batch.deadLetters.append((e.receivedAt, e.topic, .future,
+                                                  "ts \(Timestamp.formatUTC(p.ts)) is ahead of the receive clock", e.payload))
+                    }
                     continue
                 }
                 let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
                 let position = Position(vehicle: v, ts: p.ts, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh,
                                         heading: p.heading, accuracyM: p.accuracyM)
                 switch engine.ingest(position, into: &out) {
-                case .rejected(.late):
+                case .rejected(.late) where !replayed:
                     batch.latePositions.append((engine.vehicleId(v), p.ts, p.lat, p.lon, e.receivedAt))
-                case .rejected(let r) where r.isDeadLetter:
+                case .rejected(let r) where r.isDeadLetter && !replayed:
                     batch.deadLetters.append((e.receivedAt, e.topic, r, "position rejected: \(r.rawValue)", e.payload))
                 default: break
                 }

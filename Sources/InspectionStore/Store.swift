@@ -27,12 +27,14 @@ public struct StoreBatch: Sendable {
     public var latePositions: [(vehicleId: String, ts: Millis, lat: Double, lon: Double, receivedAt: Millis)] = []
     /// The last journal entry this batch accounts for.
     public var processedSeq: Int64?
+    /// The engine's state after `processedSeq`, when it is time to save it.
+    public var checkpoint: Data?
 
     public init() {}
     public var isEmpty: Bool { visits.isEmpty && alerts.isEmpty && deadLetters.isEmpty && latePositions.isEmpty && processedSeq == nil }
 }
 
-/// The embedded SQLite database (WAL): the journal of received messages, visits, alerts with their
+/// The embedded SQLite database (WAL): the engine's checkpoint, visits, alerts with their
 /// status history, the alert outbox, dead letters and late positions. Migrations are named and
 /// ordered, and never edited once released.
 public final class Store: Sendable {
@@ -96,50 +98,24 @@ public final class Store: Sendable {
                     received_at INTEGER NOT NULL);
                 """)
         }
+        m.registerMigration("v2: journal in files, engine checkpoint") { db in
+            try db.execute(sql: """
+                DROP TABLE journal;
+                CREATE TABLE checkpoint (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    seq INTEGER NOT NULL, saved_at INTEGER NOT NULL, state BLOB NOT NULL);
+                """)
+        }
         return m
     }
 
-    // MARK: journal
+    // MARK: checkpoint
 
-    /// Appends a received message and commits: once this returns, a crash loses nothing, so the
-    /// broker may be acknowledged.
-    @discardableResult
-    public func append(receivedAt: Millis, subscription: Int, topic: String, payload: [UInt8]) throws -> Int64 {
-        try pool.write { db in
-            try db.cachedStatement(sql: "INSERT INTO journal (received_at, subscription, topic, payload) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [receivedAt, subscription, topic, Data(payload)])
-            return db.lastInsertedRowID
-        }
-    }
-
-    /// Appends many messages, committing every `commitEvery` (QoS 0 traffic, which nobody waits to
-    /// have acknowledged, and benchmarks).
-    public func appendBatch(_ messages: [(receivedAt: Millis, subscription: Int, topic: String, payload: [UInt8])],
-                            commitEvery: Int) throws {
-        var i = 0
-        while i < messages.count {
-            let chunk = messages[i..<min(messages.count, i + commitEvery)]
-            try pool.write { db in
-                let st = try db.cachedStatement(sql: "INSERT INTO journal (received_at, subscription, topic, payload) VALUES (?, ?, ?, ?)")
-                for m in chunk { try st.execute(arguments: [m.receivedAt, m.subscription, m.topic, Data(m.payload)]) }
-            }
-            i += chunk.count
-        }
-    }
-
-    /// Journal entries after `seq`, oldest first.
-    public func journal(after seq: Int64, limit: Int = 10_000) throws -> [JournalEntry] {
+    /// The engine's last saved state and the journal sequence number it covers.
+    public func checkpoint() throws -> (seq: Int64, state: Data)? {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, received_at, subscription, topic, payload FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
-                             arguments: [seq, limit]).map { r in
-                JournalEntry(seq: r["seq"], receivedAt: r["received_at"], subscription: r["subscription"], topic: r["topic"],
-                             payload: [UInt8]((r["payload"] as Data?) ?? Data()))
-            }
+            try Row.fetchOne(db, sql: "SELECT seq, state FROM checkpoint WHERE id = 1").map { ($0["seq"], $0["state"]) }
         }
-    }
-
-    public func journalCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM journal") ?? 0 }
     }
 
     // MARK: engine output
@@ -186,6 +162,12 @@ public final class Store: Sendable {
             if let seq = b.processedSeq {
                 try db.execute(sql: "INSERT INTO state (key, value) VALUES ('processed_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                                arguments: [seq])
+                if let state = b.checkpoint {
+                    try db.execute(sql: """
+                        INSERT INTO checkpoint (id, seq, saved_at, state) VALUES (1, ?, ?, ?)
+                        ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, saved_at = excluded.saved_at, state = excluded.state
+                        """, arguments: [seq, Millis(Date().timeIntervalSince1970 * 1000), state])
+                }
             }
         }
     }
@@ -232,7 +214,7 @@ public final class Store: Sendable {
     }
 
     public func count(_ table: String) throws -> Int {
-        precondition(["journal", "visits", "alerts", "outbox", "dead_letters", "late_positions", "alert_status"].contains(table))
+        precondition(["visits", "alerts", "outbox", "dead_letters", "late_positions", "alert_status"].contains(table))
         return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
     }
 }

@@ -108,7 +108,7 @@ import Testing
 
     static func waitProcessed(_ setup: Setup, count: Int) throws -> Store {
         let store = try Store(path: setup.store)
-        #expect(eventually(30) { ((try? store.journalCount()) ?? 0) >= count && ((try? store.processedSeq()) ?? 0) >= Int64(count) },
+        #expect(eventually(30) { ((try? store.processedSeq()) ?? 0) >= Int64(count) },
                 "daemon log:\n\(setup.log)")
         return store
     }
@@ -150,26 +150,38 @@ import Testing
         #expect(setup.log.contains("stopped"))
     }
 
-    @Test
-    func killedMidStreamAndRestartedLosesAndDoublesNothing() throws {
+    @Test(arguments: [SIGKILL, SIGTERM])
+    func stoppedMidStreamAndRestartedLosesAndDoublesNothing(signal: Int32) throws {
         let broker = try TestBroker()
         let setup = try Setup(brokerPort: broker.port, format: .native)
         var pid = try setup.startDaemon()
         #expect(eventually { setup.log.contains("mqtt connected") })
         let third = setup.fixes.count / 3
         try Self.publish(setup.fixes[..<third], format: .native, port: broker.port)
-        kill(pid, SIGKILL)
+        let started = Date()
+        kill(pid, signal)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
-        // published while the daemon is dead: the broker keeps them for its session
+        if signal == SIGTERM {
+            #expect(Date().timeIntervalSince(started) < 5)
+            #expect(setup.log.contains("stopped"))
+        }
+        // published while the daemon is down: the broker keeps them for its session
         try Self.publish(setup.fixes[third..<(2 * third)], format: .native, port: broker.port)
         pid = try setup.startDaemon()
         try Self.publish(setup.fixes[(2 * third)...], format: .native, port: broker.port)
         let store = try Self.waitProcessed(setup, count: setup.fixes.count)
-        // A message stored but not yet acknowledged when the process died comes again from the
-        // broker (at least once); the engine drops it as an exact duplicate.
-        let journaled = try store.journalCount()
-        #expect(journaled >= setup.fixes.count && journaled <= setup.fixes.count + 100, "journal: \(journaled)")
+        // A message journaled but not yet acknowledged when the process died comes again from the
+        // broker (at least once: PUBACKs still in libmosquitto's send queue, up to about 1,000 seen);
+        // the engine drops it as an exact duplicate.
+        let journaled = try store.processedSeq()
+        #expect(journaled >= Int64(setup.fixes.count) && journaled <= Int64(setup.fixes.count + 2000), "journal: \(journaled)")
+        if signal == SIGTERM {
+            // SIGTERM saved a checkpoint: the restart resumed from it (open stays included) and read
+            // no journal before it.
+            #expect(setup.log.contains("resumed from checkpoint"))
+            #expect(!setup.log.contains("journal replayed"))
+        }
         try Self.compare(store, with: try Self.expected(setup))
         #expect(Self.terminate(pid) < 5)
     }

@@ -2,8 +2,8 @@
 ///
 /// Fed one fix at a time in the vehicle's own time order; it never reads a clock, and what happened
 /// goes into the caller's event buffer. A position that opens a visit reports it at once.
-public struct VehicleTrack: Sendable {
-    public enum Outcome: Sendable, Equatable {
+public struct VehicleTrack: Sendable, Codable {
+    public enum Outcome: Sendable, Equatable, Codable {
         case accepted
         /// Implies an impossible speed; held until three such fixes agree (then accepted) or dropped.
         case held
@@ -20,7 +20,7 @@ public struct VehicleTrack: Sendable {
     /// Fixes fed to visit detection so far (re-anchoring accepts several at once).
     public private(set) var acceptedCount = 0
 
-    struct Stay: Sendable {
+    struct Stay: Sendable, Codable {
         var site: Int32
         /// Where the site's outline is in the index (saves a lookup per fix).
         var blob: Int
@@ -33,8 +33,10 @@ public struct VehicleTrack: Sendable {
         /// Positions not at the site since the last one at it (at most `exit_grace` long).
         var excursion: [Fix]
         /// A silent gap whose far end began an excursion: inside the stay only if the vehicle returns.
-        var pendingSilent: (from: Fix, to: Fix)?
+        var pendingSilent: SilentPair?
     }
+
+    struct SilentPair: Sendable, Codable { var from: Fix; var to: Fix }
 
     public init() {}
 
@@ -87,7 +89,7 @@ public struct VehicleTrack: Sendable {
         // A gap inside a stay is accounted for: the vehicle was at that site, and the visit says so.
         // The stay may have begun only now, on fixes handed back by a stay elsewhere that ended.
         if stay != nil, stay!.first <= prev.ts {
-            if stay!.lastAt != p.ts { stay!.pendingSilent = (prev, p) }  // decided when the excursion ends
+            if stay!.lastAt != p.ts { stay!.pendingSilent = SilentPair(from: prev, to: p) }  // decided when the excursion ends
         } else {
             silent(prev, p, vehicle: vehicle, index: index, settings: settings, events: &events)
         }

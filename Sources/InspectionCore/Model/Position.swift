@@ -1,5 +1,5 @@
 /// One accepted or offered GPS fix of a vehicle, already in WGS-84.
-public struct Fix: Sendable, Equatable {
+public struct Fix: Sendable, Equatable, Codable {
     public var ts: Millis
     public var lat: Double
     public var lon: Double
@@ -67,7 +67,7 @@ public enum RejectReason: String, Sendable, CaseIterable, Hashable {
 }
 
 /// Counts per `RejectReason`, a fixed array so counting costs an increment.
-public struct RejectCounts: Sendable, Equatable {
+public struct RejectCounts: Sendable, Equatable, Codable {
     private var counts = [Int](repeating: 0, count: RejectReason.allCases.count)
     private static let order = RejectReason.allCases
 

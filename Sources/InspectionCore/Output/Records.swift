@@ -1,5 +1,5 @@
 /// A visit (入企), SPEC §4.1. `end` is nil while the visit is open.
-public struct VisitRecord: Sendable, Equatable {
+public struct VisitRecord: Sendable, Equatable, Codable {
     public var visitId: String
     public var vehicleId: String
     public var agencyId: String?

@@ -1,5 +1,5 @@
 /// An inspection occasion (检查次数), SPEC §4.2: the unit frequency rules count.
-public struct Occasion: Sendable, Equatable {
+public struct Occasion: Sendable, Equatable, Codable {
     public var id: String
     public var enterpriseId: String
     /// Start of its first visit.

@@ -10,6 +10,20 @@ public struct RuleEngine: Sendable {
 
     public init(settings: EngineSettings) { self.settings = settings }
 
+    /// The occasions it counts with, to keep across a restart.
+    struct State: Codable, Sendable {
+        var occasions: [Occasion]
+        var occasionByKey: [String: Int]
+        var occasionsAt: [String: [Int]]
+    }
+
+    var state: State { State(occasions: occasions, occasionByKey: occasionByKey, occasionsAt: occasionsAt) }
+
+    init(settings: EngineSettings, state: State) {
+        self.settings = settings
+        occasions = state.occasions; occasionByKey = state.occasionByKey; occasionsAt = state.occasionsAt
+    }
+
     /// The visit's fixed facts, as the rules see them.
     public struct VisitFacts: Sendable {
         public var visitId: String

@@ -1,0 +1,23 @@
+/// What `Engine.checkpoint()` keeps: enough to resume exactly where the input was left, as a
+/// plain Codable value (the daemon stores it in SQLite with the journal position it belongs to).
+public struct EngineCheckpoint: Codable, Sendable {
+    /// Tracker ids in the engine's numbering.
+    public var vehicles: [String]
+    /// Site ids in the numbering the tracks and open visits use.
+    public var siteIds: [String]
+    var tracks: [VehicleTrack]
+    var openVisits: [OpenVisit]
+    var rules: RuleEngine.State
+    public var counts: RejectCounts
+    public var accepted: Int
+
+    struct OpenVisit: Codable, Sendable {
+        var vehicle: Int32
+        var site: Int32
+        var start: Millis
+        var record: VisitRecord
+    }
+
+    /// Vehicles with an open stay (for the log line a restart writes).
+    public var openStays: Int { tracks.lazy.filter { $0.stay != nil }.count }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import InspectionCore
+
+/// The journal of received messages: append-only segment files beside the database
+/// (`<store>.journal/<first seq>.seg`). A message is appended with one `write(2)` before it is
+/// acknowledged to the broker: the kernel holds it from then on, so a crash of the process (even
+/// SIGKILL) loses nothing, at a few microseconds a message — an SQLite commit per message could not
+/// keep up with a fleet (16,000 commits/s measured here). The engine's checkpoint in the database
+/// names the last sequence number it covers; segments wholly before it are deleted.
+///
+/// Record: `0xA5`, body length (UInt32 LE), FNV-1a of the body (UInt32 LE), body =
+/// seq (Int64), receivedAt (Int64), subscription (UInt16), topic length (UInt16), topic, payload.
+/// A torn record at the end (the process died inside `write`) is cut off on open.
+public final class JournalFile: @unchecked Sendable {
+    public let directory: String
+    /// Bytes after which a new segment begins.
+    public let segmentBytes: Int
+    private let lock = NSLock()
+    private var fd: Int32 = -1
+    private var segments: [Int64] = []  // first seq of each, ascending; the last is being written
+    private var written = 0
+    public private(set) var nextSeq: Int64 = 1
+    private var buffer: [UInt8] = []
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// `startAfter`: the last sequence number the database knows of (numbering goes on from there
+    /// even if the folder was emptied).
+    public init(directory: String, startAfter: Int64 = 0, segmentBytes: Int = 64 << 20) throws {
+        self.directory = directory
+        self.segmentBytes = segmentBytes
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        segments = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasSuffix(".seg") }.compactMap { Int64($0.dropLast(4)) }.sorted()
+        // Find the end: the last good record of the last segment; cut a torn tail.
+        if let last = segments.last {
+            let path = segmentPath(last)
+            let (entries, goodBytes) = try Self.read(path)
+            if let e = entries.last { nextSeq = e.seq + 1 } else { nextSeq = last }
+            if goodBytes < (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0) {
+                guard truncate(path, off_t(goodBytes)) == 0 else { throw Failure(description: "\(path): cannot cut its torn end") }
+            }
+            fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+            guard fd >= 0 else { throw Failure(description: "\(path): \(String(cString: strerror(errno)))") }
+            written = goodBytes
+            if nextSeq <= startAfter { nextSeq = startAfter + 1; try startSegment() }
+        } else {
+            nextSeq = startAfter + 1
+            try startSegment()
+        }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    func segmentPath(_ first: Int64) -> String {
+        let n = String(first)
+        return directory + "/" + String(repeating: "0", count: max(0, 20 - n.count)) + n + ".seg"
+    }
+
+    private func startSegment() throws {
+        if fd >= 0 { close(fd) }
+        let path = segmentPath(nextSeq)
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(description: "\(path): \(String(cString: strerror(errno)))") }
+        if segments.last != nextSeq { segments.append(nextSeq) }
+        written = 0
+    }
+
+    /// Appends a message; once this returns the message survives a crash of the process.
+    public func append(receivedAt: Millis, subscription: Int, topic: String, payload: [UInt8]) throws -> JournalEntry {
+        try lock.withLock {
+            if written >= segmentBytes { try startSegment() }
+            let seq = nextSeq
+            buffer.removeAll(keepingCapacity: true)
+            let topicBytes = Array(topic.utf8.prefix(65_535))
+            let bodyLength = 8 + 8 + 2 + 2 + topicBytes.count + payload.count
+            buffer.append(0xA5)
+            Self.put(UInt32(bodyLength), &buffer)
+            let checksumAt = buffer.count
+            Self.put(UInt32(0), &buffer)
+            let bodyAt = buffer.count
+            Self.put(UInt64(bitPattern: seq), &buffer)
+            Self.put(UInt64(bitPattern: receivedAt), &buffer)
+            Self.put(UInt16(clamping: max(0, subscription)), &buffer)
+            Self.put(UInt16(topicBytes.count), &buffer)
+            buffer += topicBytes
+            buffer += payload
+            let sum = Self.checksum(buffer[bodyAt...])
+            withUnsafeBytes(of: sum.littleEndian) { for (i, b) in $0.enumerated() { buffer[checksumAt + i] = b } }
+            var done = 0
+            while done < buffer.count {
+                let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let why = String(cString: strerror(errno))
+                    // Leave no partial record behind: the next append starts clean.
+                    if done > 0 { _ = ftruncate(fd, off_t(written)) }
+                    throw Failure(description: "journal write: \(why)")
+                }
+                done += n
+            }
+            written += buffer.count
+            nextSeq += 1
+            return JournalEntry(seq: seq, receivedAt: receivedAt, subscription: subscription, topic: topic, payload: payload)
+        }
+    }
+
+    /// Every entry after `seq`, oldest first (start-up).
+    public func entries(after seq: Int64) throws -> [JournalEntry] {
+        let segs = lock.withLock { segments }
+        var out: [JournalEntry] = []
+        for (i, first) in segs.enumerated() {
+            if i + 1 < segs.count && segs[i + 1] <= seq + 1 { continue }  // wholly at or before seq
+            out += try Self.read(segmentPath(first)).entries.filter { $0.seq > seq }
+        }
+        return out
+    }
+
+    /// Deletes the segments whose every entry is at or before `seq` (the checkpoint covers them).
+    public func prune(through seq: Int64) {
+        let doomed: [Int64] = lock.withLock {
+            var d: [Int64] = []
+            while segments.count > 1 && segments[1] <= seq + 1 { d.append(segments.removeFirst()) }
+            return d
+        }
+        for first in doomed { unlink(segmentPath(first)) }
+    }
+
+    public var segmentCount: Int { lock.withLock { segments.count } }
+
+    // MARK: bytes
+
+    static func put<T: FixedWidthInteger>(_ v: T, _ out: inout [UInt8]) {
+        withUnsafeBytes(of: v.littleEndian) { out += $0 }
+    }
+
+    static func get<T: FixedWidthInteger>(_ b: [UInt8], _ at: Int) -> T {
+        var v: T = 0
+        withUnsafeMutableBytes(of: &v) { d in for i in 0..<MemoryLayout<T>.size { d[i] = b[at + i] } }
+        return T(littleEndian: v)
+    }
+
+    static func checksum(_ b: ArraySlice<UInt8>) -> UInt32 {
+        var h: UInt32 = 0x811C_9DC5
+        for c in b { h = (h ^ UInt32(c)) &* 0x0100_0193 }
+        return h
+    }
+
+    /// The good records of a segment and how many bytes they take.
+    static func read(_ path: String) throws -> (entries: [JournalEntry], goodBytes: Int) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "\(path): cannot read") }
+        let b = [UInt8](data)
+        var out: [JournalEntry] = []
+        var i = 0
+        while i + 9 <= b.count, b[i] == 0xA5 {
+            let length = Int(get(b, i + 1) as UInt32)
+            let sum: UInt32 = get(b, i + 5)
+            let body = i + 9
+            guard length >= 20, body + length <= b.count, checksum(b[body..<(body + length)]) == sum else { break }
+            let topicLength = Int(get(b, body + 18) as UInt16)
+            guard 20 + topicLength <= length else { break }
+            out.append(JournalEntry(
+                seq: Int64(bitPattern: get(b, body)), receivedAt: Int64(bitPattern: get(b, body + 8)),
+                subscription: Int(get(b, body + 16) as UInt16),
+                topic: String(decoding: b[(body + 20)..<(body + 20 + topicLength)], as: UTF8.self),
+                payload: Array(b[(body + 20 + topicLength)..<(body + length)])))
+            i = body + length
+        }
+        return (out, i)
+    }
+}

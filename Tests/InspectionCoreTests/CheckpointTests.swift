@@ -1,0 +1,67 @@
+import Foundation
+import InspectionCore
+import Testing
+
+/// An engine stopped anywhere, checkpointed through JSON and resumed, says what an engine that
+/// never stopped says (SPEC §5: the daemon resumes open stays after a restart).
+@Suite struct CheckpointTests {
+    static func busyTown() -> Scenario {
+        var s = Scenario.town()
+        s.task("T1", agency: "AMR", enterprise: "E-FACTORY", kind: .planned, start: "2025-06-17", end: "2025-06-19")
+        s.inspect("amr-1", from: "2025-06-17 09:30", minutes: 40)
+        s.inspect("env-1", from: "2025-06-17 10:00", minutes: 25)
+        s.inspect("amr-2", from: "2025-06-18 14:00", minutes: 30)
+        s.park("fire-1", at: Town.at(90, 10), from: "2025-06-17 09:40", minutes: 95, every: 600)  // asleep in the workshop
+        s.inspect("amr-1", from: "2025-06-19 09:00")
+        return s
+    }
+
+    static func feed(_ engine: inout Engine, _ ps: ArraySlice<Position>, _ visits: inout [VisitRecord], _ alerts: inout [AlertRecord]) {
+        var out = EngineOutput()
+        for p in ps { _ = engine.ingest(p, into: &out); visits += out.closed; alerts += out.alerts; out.removeAll() }
+    }
+
+    @Test(arguments: [0.2, 0.5, 0.77])
+    func resumingFromACheckpointChangesNothing(at share: Double) throws {
+        let s = Self.busyTown()
+        let whole = s.run()
+        #expect(whole.visits.count == 5 && !whole.alerts.isEmpty)
+
+        var engine = Engine(registry: s.registry, settings: s.settings)
+        var ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
+        _ = Engine.orderByTime(&ps)
+        let cut = Int(Double(ps.count) * share)
+        var visits: [VisitRecord] = [], alerts: [AlertRecord] = []
+        Self.feed(&engine, ps[..<cut], &visits, &alerts)
+        let saved = try JSONEncoder().encode(engine.checkpoint())
+        var out = EngineOutput()
+        var resumed = Engine(registry: s.registry, settings: s.settings,
+                             restoring: try JSONDecoder().decode(EngineCheckpoint.self, from: saved), into: &out)
+        #expect(out.isEmpty)
+        Self.feed(&resumed, ps[cut...], &visits, &alerts)
+        resumed.finish(into: &out)
+        visits += out.closed; alerts += out.alerts
+        Engine.sortForOutput(&visits, &alerts)
+        #expect(visits.map(\.json) == whole.visits.map(\.json))
+        #expect(alerts.map(\.json) == whole.alerts.map(\.json))
+        #expect(resumed.counts == whole.counts && resumed.accepted == whole.accepted)
+    }
+
+    @Test func aStayWhoseSiteIsGoneFromTheRegistryEndsOnRestore() throws {
+        var s = Scenario.town()
+        s.park("amr-1", at: Town.at(30, 20), from: "2025-06-17 09:30", minutes: 20)
+        var engine = Engine(registry: s.registry, settings: s.settings)
+        var visits: [VisitRecord] = [], alerts: [AlertRecord] = []
+        let ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
+        Self.feed(&engine, ps[...], &visits, &alerts)
+        #expect(visits.isEmpty)  // open
+        let c = engine.checkpoint()
+        #expect(c.openStays == 1)
+        var smaller = s
+        smaller.sites.removeAll { $0.0.id == "F1" }
+        var out = EngineOutput()
+        _ = Engine(registry: smaller.registry, settings: s.settings, restoring: c, into: &out)
+        #expect(out.closed.map(\.siteId) == ["F1"])
+        #expect(out.closed.first?.end == Town.t("2025-06-17 09:50"))
+    }
+}
