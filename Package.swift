@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "inspection-bench",
             dependencies: [
-                "InspectionCore", "InspectionReplay", "InspectionStore",
+                "InspectionCore", "InspectionReplay", "InspectionStore", "InspectionMQTT", "InspectionSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -12,6 +12,7 @@ final class IngestQueue: @unchecked Sendable {
     private var head = 0
     private(set) var fullWaits = 0
     private var closed = false
+    private var consumerWaiting = false
     private(set) var highWater = 0
 
     init(capacity: Int) { self.capacity = capacity }
@@ -26,23 +27,32 @@ final class IngestQueue: @unchecked Sendable {
         }
         items.append(e)
         highWater = max(highWater, items.count - head)
-        cond.broadcast()
+        if consumerWaiting { cond.broadcast() }  // no wake-up (a futex call) per message otherwise
         cond.unlock()
     }
 
-    /// Up to `max` entries, waiting until `deadline` for the first one.
-    func take(max: Int, until deadline: Date) -> [JournalEntry] {
+    /// Up to `max` entries, waiting until `deadline` for the first one, then up to `gather` more
+    /// seconds for the batch to fill (one store transaction serves many messages).
+    func take(max: Int, until deadline: Date, gather: Double = 0) -> [JournalEntry] {
         cond.lock()
         defer { cond.unlock() }
+        consumerWaiting = true
         while items.count == head {
             if !cond.wait(until: deadline) { break }
+        }
+        consumerWaiting = false
+        if gather > 0 && items.count > head && items.count - head < max {
+            let until = Date().addingTimeInterval(gather)
+            cond.unlock()
+            while Date() < until { usleep(1000); if cond.withLock({ items.count - head >= max }) { break } }
+            cond.lock()
         }
         let n = min(max, items.count - head)
         let out = Array(items[head..<(head + n)])
         head += n
         if head > 65_536 && head * 2 > items.count { items.removeFirst(head); head = 0 }
         if head == items.count { items.removeAll(keepingCapacity: true); head = 0 }
-        cond.broadcast()
+        if n > 0 { cond.broadcast() }  // a producer may wait for room
         return out
     }
 

@@ -170,6 +170,28 @@ public final class MQTTClient: @unchecked Sendable {
         try check(mosquitto_loop_start(handle), "loop_start")
     }
 
+    /// Connects now, without a network thread: the caller drives the connection with `pump`
+    /// (a publisher that wants every message written from its own thread, no hand-over).
+    public func connectInline() throws(MQTTError) {
+        try check(mosquitto_connect(handle, settings.host, settings.port, settings.keepaliveSeconds),
+                  "connect \(settings.host):\(settings.port)")
+    }
+
+    /// One round of network work for an inline connection: reads (acknowledgements, callbacks),
+    /// writes what is pending, keeps the connection alive. 0 when all is well, else libmosquitto's
+    /// error (the connection is lost: call `reconnect`).
+    @discardableResult
+    public func pump(timeoutMs: Int32 = 0) -> Int32 { mosquitto_loop(handle, timeoutMs, 1) }
+
+    /// Reconnects an inline connection; 0 on success.
+    public func reconnect() -> Int32 { mosquitto_reconnect(handle) }
+
+    /// Disconnects an inline connection.
+    public func disconnectInline() {
+        mosquitto_disconnect(handle)
+        _ = mosquitto_loop(handle, 10, 1)
+    }
+
     /// Queues a message; returns its message id (acknowledged later by `.published` for QoS 1).
     @discardableResult
     public func publish(topic: String, payload: [UInt8], qos: Int32 = 1, retain: Bool = false) throws(MQTTError) -> Int32 {

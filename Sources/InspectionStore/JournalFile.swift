@@ -68,12 +68,14 @@ public final class JournalFile: @unchecked Sendable {
         written = 0
     }
 
-    /// Appends a message; once this returns the message survives a crash of the process.
-    public func append(receivedAt: Millis, subscription: Int, topic: String, payload: [UInt8]) throws -> JournalEntry {
+    /// Appends a message. With `durable` (a QoS 1 message, about to be acknowledged) it is written
+    /// before this returns and survives a crash of the process; otherwise (QoS 0: the broker
+    /// promised nothing) it may wait in memory for up to 64 KiB of company, or the next `flush`.
+    public func append(receivedAt: Millis, subscription: Int, topic: String, payload: [UInt8],
+                       durable: Bool = true) throws -> JournalEntry {
         try lock.withLock {
-            if written >= segmentBytes { try startSegment() }
+            if written + buffer.count >= segmentBytes { try writeBuffer(); try startSegment() }
             let seq = nextSeq
-            buffer.removeAll(keepingCapacity: true)
             let topicBytes = Array(topic.utf8.prefix(65_535))
             let bodyLength = 8 + 8 + 2 + 2 + topicBytes.count + payload.count
             buffer.append(0xA5)
@@ -89,22 +91,34 @@ public final class JournalFile: @unchecked Sendable {
             buffer += payload
             let sum = Self.checksum(buffer[bodyAt...])
             withUnsafeBytes(of: sum.littleEndian) { for (i, b) in $0.enumerated() { buffer[checksumAt + i] = b } }
-            var done = 0
-            while done < buffer.count {
-                let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let why = String(cString: strerror(errno))
-                    // Leave no partial record behind: the next append starts clean.
-                    if done > 0 { _ = ftruncate(fd, off_t(written)) }
-                    throw Failure(description: "journal write: \(why)")
-                }
-                done += n
-            }
-            written += buffer.count
             nextSeq += 1
+            if durable || buffer.count >= 64 << 10 {
+                do { try writeBuffer() } catch { nextSeq = seq; throw error }
+            }
             return JournalEntry(seq: seq, receivedAt: receivedAt, subscription: subscription, topic: topic, payload: payload)
         }
+    }
+
+    /// Writes what QoS 0 appends left in memory.
+    public func flush() throws { try lock.withLock { try writeBuffer() } }
+
+    /// One `write` for everything buffered; on failure nothing partial stays in the file, and the
+    /// buffer is dropped with the records in it (the caller holds the durable one unacknowledged).
+    private func writeBuffer() throws {
+        guard !buffer.isEmpty else { return }
+        defer { buffer.removeAll(keepingCapacity: true) }
+        var done = 0
+        while done < buffer.count {
+            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let why = String(cString: strerror(errno))
+                if done > 0 { _ = ftruncate(fd, off_t(written)) }
+                throw Failure(description: "journal write: \(why)")
+            }
+            done += n
+        }
+        written += buffer.count
     }
 
     /// Every entry after `seq`, oldest first (start-up).

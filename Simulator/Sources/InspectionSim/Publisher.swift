@@ -12,6 +12,11 @@ public final class Publisher: @unchecked Sendable {
         public var format: PayloadFormat = .native
         /// Times real time; nil is as fast as possible.
         public var speed: Double?
+        /// A steady rate in messages per second instead (timestamps only order the messages).
+        public var rate: Double?
+        /// Publish the traces this many times, each pass shifted later by their span plus a day
+        /// (a long load from a short scenario).
+        public var repeats = 1
         public var qos: Int32 = 1
         public var window = 1000
         /// Share of payloads garbled on the way (a broken tracker or gateway), seeded.
@@ -30,6 +35,11 @@ public final class Publisher: @unchecked Sendable {
         public var reconnects: Int
         public var elapsed: Double
         public var corrupted = 0
+
+        public init(published: Int, acknowledged: Int, total: Int, reconnects: Int, elapsed: Double, corrupted: Int = 0) {
+            self.published = published; self.acknowledged = acknowledged; self.total = total
+            self.reconnects = reconnects; self.elapsed = elapsed; self.corrupted = corrupted
+        }
     }
 
     let options: Options
@@ -42,8 +52,12 @@ public final class Publisher: @unchecked Sendable {
 
     public init(options: Options) { self.options = options }
 
-    /// Publishes the positions of the trace files; `report` is called about twice a second.
-    public func run(files: [(name: String, bytes: [UInt8])], report: (Progress) -> Void) throws -> Progress {
+    /// Called after each message is handed to libmosquitto: its position in the trace (time order)
+    /// and the wall-clock time, for latency measurements.
+    public var onSent: ((Int, Double) -> Void)?
+
+    /// The positions of trace files in the order `run` publishes them, and the vehicle names.
+    public static func load(_ files: [(name: String, bytes: [UInt8])], fileOrder: Bool = false) throws -> ([Position], [String]) {
         var batch = TraceBatch()
         for (name, bytes) in files {
             try bytes.withUnsafeBufferPointer { buf in
@@ -52,10 +66,16 @@ public final class Publisher: @unchecked Sendable {
             }
         }
         var positions = batch.positions
-        if !options.fileOrder { _ = Engine.orderByTime(&positions) }
+        if !fileOrder { _ = Engine.orderByTime(&positions) }
+        return (positions, (0..<batch.vehicles.count).map { batch.vehicles.string(Int32($0)) })
+    }
+
+    /// Publishes the positions of the trace files; `report` is called about twice a second.
+    public func run(files: [(name: String, bytes: [UInt8])], limit: Int = Int.max, report: (Progress) -> Void) throws -> Progress {
+        var (positions, names) = try Self.load(files, fileOrder: options.fileOrder)
+        if positions.count > limit { positions.removeLast(positions.count - limit) }
         var rng = SplitMix64(seed: options.seed)
         var corrupted = 0
-        let names = (0..<batch.vehicles.count).map { batch.vehicles.string(Int32($0)) }
 
         var settings = options.mqtt
         settings.maxInflight = UInt32(max(1, options.window))
@@ -69,20 +89,50 @@ public final class Publisher: @unchecked Sendable {
                 }
             }
         })
-        try client.start()
-        defer { client.stop() }
+        // No network thread: each message is written from this thread as it is published (the
+        // hand-over to libmosquitto's thread costs a wake-up per message), the connection pumped here.
+        var down = false
+        var lastAttempt = Date.distantPast
+        func keepUp(_ wait: Int32) {
+            if !down, client.pump(timeoutMs: wait) != 0 {
+                down = true
+                lock.withLock { connected = false }
+            }
+            if down, Date().timeIntervalSince(lastAttempt) > 0.5 {
+                lastAttempt = Date()
+                if client.reconnect() == 0 { down = false }  // the connect callback counts it
+                else { usleep(UInt32(max(1, wait)) * 1000) }
+            }
+        }
+        while (try? client.connectInline()) == nil {
+            if let why = lock.withLock({ refusal }) { throw SimError("the broker refused the connection: \(why)") }
+            report(Progress(published: 0, acknowledged: 0, total: positions.count, reconnects: 0, elapsed: 0))
+            usleep(500_000)
+        }
+        while !lock.withLock({ connected }) {
+            keepUp(10)
+            if let why = lock.withLock({ refusal }) { throw SimError("the broker refused the connection: \(why)") }
+        }
+        defer { client.disconnectInline() }
         let start = Date()
         var lastReport = 0.0
         var topic: [UInt8] = [], payload: [UInt8] = []
         let ts0 = positions.first?.ts ?? 0
+        let shift = ((positions.map(\.ts).max() ?? 0) - ts0) + Timestamp.msPerDay
         var latest = ts0
         var sent = 0
         func progress() -> Progress {
-            lock.withLock { Progress(published: sent, acknowledged: acked, total: positions.count, reconnects: reconnects,
+            lock.withLock { Progress(published: sent, acknowledged: acked, total: positions.count * options.repeats, reconnects: reconnects,
                                      elapsed: Date().timeIntervalSince(start), corrupted: corrupted) }
         }
-        for p in positions {
-            if let speed = options.speed {
+        for pass in 0..<max(1, options.repeats) {
+        for (k0, var p) in positions.enumerated() {
+            let k = pass * positions.count + k0
+            p.ts += Millis(pass) * shift
+            if let rate = options.rate {
+                let wait = Double(k) / rate - Date().timeIntervalSince(start)
+                if wait > 0.0005 { Thread.sleep(forTimeInterval: wait) }
+            } else if let speed = options.speed {
                 latest = max(latest, p.ts)  // in file order, a delayed line goes out at once
                 let due = Double(latest - ts0) / 1000 / speed
                 let wait = due - Date().timeIntervalSince(start)
@@ -100,14 +150,17 @@ public final class Publisher: @unchecked Sendable {
                 if up && outstanding < options.window, (try? client.publish(topic: topic, payload: payload, qos: options.qos)) != nil {
                     break
                 }
-                usleep(up ? 50 : 20_000)
+                keepUp(up ? 1 : 20)
                 if Date().timeIntervalSince(start) - lastReport > 0.5 { lastReport = Date().timeIntervalSince(start); report(progress()) }
             }
             sent += 1
+            onSent?(k, Date().timeIntervalSince1970)
+            if sent & 63 == 0 { keepUp(0) }
             if sent & 1023 == 0, Date().timeIntervalSince(start) - lastReport > 0.5 {
                 lastReport = Date().timeIntervalSince(start)
                 report(progress())
             }
+        }
         }
         // Every message handed over: wait (up to a minute without progress) for the broker to take the rest.
         var lastAcked = -1, stuckSince = Date()
@@ -116,7 +169,7 @@ public final class Publisher: @unchecked Sendable {
             if a >= sent { break }
             if a != lastAcked { lastAcked = a; stuckSince = Date() }
             if Date().timeIntervalSince(stuckSince) > 60 { break }
-            usleep(2_000)
+            keepUp(2)
             if Date().timeIntervalSince(start) - lastReport > 0.5 { lastReport = Date().timeIntervalSince(start); report(progress()) }
         }
         return progress()

@@ -85,6 +85,7 @@ struct Publish: ParsableCommand {
     @Option(help: "Broker HOST:PORT.") var broker = "127.0.0.1:1883"
     @Option(help: "Payload format: native, owntracks or jt808.") var format = "native"
     @Option(help: "Times real time (e.g. 60), or 'max' for as fast as the broker takes them.") var speed = "max"
+    @Option(help: "A steady rate in messages per second instead of --speed (timestamps then only order them).") var rate: Double?
     @Option(help: "MQTT QoS, 0 or 1.") var qos: Int32 = 1
     @Option(help: "Messages unacknowledged at a time.") var window = 1000
     @Option(name: .customLong("client-id"), help: "MQTT client id (session kept across reconnects).") var clientId = "inspection-sim"
@@ -111,6 +112,10 @@ struct Publish: ParsableCommand {
         if speed != "max" {
             guard let x = Double(speed), x > 0 else { throw fail("--speed: \(speed) is not a positive number or 'max'") }
             o.speed = x
+        }
+        if let rate {
+            guard rate > 0 else { throw fail("--rate: \(rate) is not a positive number") }
+            o.rate = rate
         }
         guard qos == 0 || qos == 1 else { throw fail("--qos: \(qos) is not 0 or 1") }
         o.qos = qos; o.window = max(1, window)

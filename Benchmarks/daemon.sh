@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The daemon benchmark of issue 3, all against one mosquitto on this machine, in one run:
+#  1. QoS 0, as fast as the publisher goes: a count-only libmosquitto subscriber (the baseline),
+#     then the whole daemon (journal, parse, geofence, dwell, rules, store); the ratio of the two.
+#  2. QoS 1 at 20,000 msg/s for DURATION seconds (default 600): nothing lost (every message
+#     processed, none rejected), and the latency from the position that opens a visit to its alert
+#     arriving at a subscriber.
+# The load is a simulated fleet on the Kotka roads (1,000 vehicles × 30 days, 3.6 M positions,
+# replayed with shifted times for the long run). Usage: Benchmarks/daemon.sh [WORKDIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-/tmp/inspection-daemon-bench}
+duration=${DURATION:-600}
+rate=${RATE:-20000}
+data=${INSPECTIONWATCH_DATA:-$(cd .. && pwd)/shared/data}
+mkdir -p "$work"
+for p in inspection-watch inspection-sim inspection-bench; do swift build -c release --product $p >/dev/null; done
+bin=.build/release
+if [ ! -d "$work/fleet" ]; then
+  $bin/inspection-sim generate --roads "$data/osm/kotka-roads.geojson" --sites "$data/osm/kotka-polygons.geojson" \
+    --vehicles 1000 --days 30 --seed 1 --out "$work/fleet" >/dev/null
+fi
+traces=("$work"/fleet/traces/day-*.csv)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -e "s/^listener .*/listener $port 127.0.0.1/" -e "s|^persistence_location .*|persistence_location $work/|" \
+    -e "s|^log_dest .*|log_dest file $work/broker.log|" -e "s/^allow_anonymous .*/allow_anonymous true/" \
+    -e "/^password_file/d" Config/mosquitto.conf > "$work/mosquitto.conf"
+echo "user root" >> "$work/mosquitto.conf"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+mosquitto -c "$work/mosquitto.conf" & pids+=($!)
+sleep 0.5
+
+start_daemon() {
+  rm -rf "$work/store.sqlite"* 
+  cat > "$work/daemon.yaml" <<CONF
+registry: { dir: $work/fleet/registry }
+mqtt: { port: $port, client_id: bench-daemon }
+store: { path: $work/store.sqlite }
+CONF
+  $bin/inspection-watch serve --config "$work/daemon.yaml" 2> "$work/daemon.log" & daemon=$!
+  pids+=($daemon)
+  for _ in $(seq 100); do grep -q "mqtt connected" "$work/daemon.log" && break; sleep 0.1; done
+}
+
+n=${QOS0_MESSAGES:-1000000}
+echo "== QoS 0, $n messages as fast as they go"
+$bin/inspection-bench load --port "$port" --qos 0 --mode count --limit "$n" "${traces[@]}" | tee "$work/count.txt"
+start_daemon
+$bin/inspection-bench load --port "$port" --qos 0 --mode daemon --store "$work/store.sqlite" --limit "$n" "${traces[@]}" | tee "$work/daemon-qos0.txt"
+kill "$daemon"; wait "$daemon" 2>/dev/null || true
+python3 - "$work/count.txt" "$work/daemon-qos0.txt" <<'PY'
+import re, sys
+def rate(f): return float(re.search(r"received \d+ of \d+ in [\d.]+ s: (\d+) msg/s", open(f).read()).group(1))
+c, d = rate(sys.argv[1]), rate(sys.argv[2])
+print("ratio daemon / count-only at QoS 0: %.2f (%.0f / %.0f msg/s)" % (d / c, d, c))
+PY
+
+total=$(( rate * duration ))
+per_pass=$(cat "${traces[@]}" | grep -vc '^vehicle_id')
+repeats=$(( (total + per_pass - 1) / per_pass ))
+limit=$(( total < per_pass ? total : per_pass ))
+echo "== QoS 1 at $rate msg/s for $duration s ($total messages)"
+start_daemon
+rss() { ps -o rss= -p "$daemon" | awk '{printf "%.0f MB", $1/1024}'; }
+$bin/inspection-bench load --port "$port" --qos 1 --rate "$rate" --mode daemon --store "$work/store.sqlite" \
+  --latency --repeats "$repeats" --limit "$limit" "${traces[@]}" | tee "$work/daemon-qos1.txt" &
+loadpid=$!
+while kill -0 $loadpid 2>/dev/null; do sleep 30; echo "  daemon resident $(rss), journal segments $(ls "$work/store.sqlite.journal" | wc -l)"; done
+wait $loadpid
+python3 - "$work/store.sqlite" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+q = lambda t: db.execute("SELECT count(*) FROM " + t).fetchone()[0]
+print("store: %d visits, %d alerts, %d dead letters, %d late positions" % (q("visits"), q("alerts"), q("dead_letters"), q("late_positions")))
+PY
