@@ -5,7 +5,7 @@
 public struct Engine: Sendable {
     public private(set) var registry: Registry
     public let settings: EngineSettings
-    private let trackSettings: TrackSettings
+    private var trackSettings: TrackSettings
     private var index: SiteIndex
     /// Tracker ids as numbers.
     public private(set) var vehicleIds = ByteInterner(capacity: 4096)
@@ -29,10 +29,13 @@ public struct Engine: Sendable {
 
     /// `vehicles` numbers the trackers the positions to come name (a parsed `TraceBatch`'s);
     /// trackers first seen later are added.
-    public init(registry: Registry, settings: EngineSettings, vehicles: ByteInterner = ByteInterner(capacity: 4096)) {
+    /// `evidence`: report the positions that make each visit (`EngineOutput.evidence`).
+    public init(registry: Registry, settings: EngineSettings, vehicles: ByteInterner = ByteInterner(capacity: 4096),
+                evidence: Bool = false) {
         self.registry = registry
         self.settings = settings
         self.trackSettings = TrackSettings(settings)
+        self.trackSettings.collectEvidence = evidence
         self.index = registry.index
         self.rules = RuleEngine(settings: settings)
         self.vehicleIds = vehicles
@@ -118,8 +121,9 @@ public struct Engine: Sendable {
 
     /// An engine resumed from a checkpoint under `registry`. Stays and open visits follow their
     /// `site_id`; those whose site is gone end at their last position there (into `out`).
-    public init(registry: Registry, settings: EngineSettings, restoring c: EngineCheckpoint, into out: inout EngineOutput) {
-        self.init(registry: registry, settings: settings)
+    public init(registry: Registry, settings: EngineSettings, restoring c: EngineCheckpoint, evidence: Bool = false,
+                into out: inout EngineOutput) {
+        self.init(registry: registry, settings: settings, evidence: evidence)
         for v in c.vehicles { _ = vehicleNumber(v) }
         rules = RuleEngine(settings: settings, state: c.rules)
         counts = c.counts
@@ -172,6 +176,9 @@ public struct Engine: Sendable {
                 record.end = c.end
                 record.points = Int(c.points)
                 out.closed.append(record)
+            case .evidence(let e):
+                guard let record = openVisits[OpenKey(vehicle: e.vehicle, site: e.site, start: e.start)] else { continue }
+                out.evidence.append((record.visitId, e.fixes))
             case .trackerSilent(let g):
                 out.alerts.append(rules.trackerSilent(g, vehicleId: vehicleId(g.vehicle), agencyId: agencyOf[Int(g.vehicle)],
                                                       registry: registry))
@@ -185,10 +192,13 @@ public struct EngineOutput: Sendable {
     public var opened: [VisitRecord] = []
     public var closed: [VisitRecord] = []
     public var alerts: [AlertRecord] = []
+    /// Positions that became part of open visits, by visit (only when the engine collects them).
+    public var evidence: [(visitId: String, fixes: [Fix])] = []
     public init() {}
 
-    public var isEmpty: Bool { opened.isEmpty && closed.isEmpty && alerts.isEmpty }
+    public var isEmpty: Bool { opened.isEmpty && closed.isEmpty && alerts.isEmpty && evidence.isEmpty }
     public mutating func removeAll() {
         opened.removeAll(keepingCapacity: true); closed.removeAll(keepingCapacity: true); alerts.removeAll(keepingCapacity: true)
+        evidence.removeAll(keepingCapacity: true)
     }
 }

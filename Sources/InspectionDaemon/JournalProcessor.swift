@@ -23,11 +23,11 @@ public struct JournalProcessor {
                 resuming: (seq: Int64, state: EngineCheckpoint)? = nil) {
         if let r = resuming {
             var closed = EngineOutput()
-            engine = Engine(registry: registry, settings: settings, restoring: r.state, into: &closed)
+            engine = Engine(registry: registry, settings: settings, restoring: r.state, evidence: true, into: &closed)
             out = closed
             lastSeq = r.seq
         } else {
-            engine = Engine(registry: registry, settings: settings)
+            engine = Engine(registry: registry, settings: settings, evidence: true)
         }
         subscriptions = daemon.subscriptions
         topicVehicles = daemon.subscriptions.map { TopicVehicle(filter: $0.filter) }
@@ -89,6 +89,7 @@ public struct JournalProcessor {
     private mutating func drain(into batch: inout StoreBatch) {
         batch.visits += out.opened
         batch.visits += out.closed
+        batch.evidence += out.evidence
         for a in out.alerts { batch.alerts.append((a, "\(alertPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)")) }
         out.removeAll()
     }

@@ -27,11 +27,13 @@ public struct StoreBatch: Sendable {
     public var latePositions: [(vehicleId: String, ts: Millis, lat: Double, lon: Double, receivedAt: Millis)] = []
     /// The last journal entry this batch accounts for.
     public var processedSeq: Int64?
+    /// Positions that make up visits (SPEC §5 evidence).
+    public var evidence: [(visitId: String, fixes: [Fix])] = []
     /// The engine's state after `processedSeq`, when it is time to save it.
     public var checkpoint: Data?
 
     public init() {}
-    public var isEmpty: Bool { visits.isEmpty && alerts.isEmpty && deadLetters.isEmpty && latePositions.isEmpty && processedSeq == nil }
+    public var isEmpty: Bool { visits.isEmpty && alerts.isEmpty && evidence.isEmpty && deadLetters.isEmpty && latePositions.isEmpty && processedSeq == nil }
 }
 
 /// The embedded SQLite database (WAL): the engine's checkpoint, visits, alerts with their
@@ -106,7 +108,22 @@ public final class Store: Sendable {
                     seq INTEGER NOT NULL, saved_at INTEGER NOT NULL, state BLOB NOT NULL);
                 """)
         }
+        m.registerMigration("v3: visit evidence") { db in
+            try db.execute(sql: """
+                CREATE TABLE visit_positions (
+                    visit_id TEXT NOT NULL, ts INTEGER NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
+                    PRIMARY KEY (visit_id, ts)) WITHOUT ROWID;
+                """)
+        }
         return m
+    }
+
+    /// The positions that make a visit, in time order.
+    public func evidence(visitId: String) throws -> [Fix] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT ts, lat, lon FROM visit_positions WHERE visit_id = ? ORDER BY ts", arguments: [visitId])
+                .map { Fix(ts: $0["ts"], lat: $0["lat"], lon: $0["lon"]) }
+        }
     }
 
     // MARK: checkpoint
@@ -145,6 +162,13 @@ public final class Store: Sendable {
                                    arguments: [a.alertId, a.at])
                     try db.execute(sql: "INSERT OR IGNORE INTO outbox (alert_id, topic, payload) VALUES (?, ?, ?)",
                                    arguments: [a.alertId, topic, Data(a.json.serialized.utf8)])
+                }
+            }
+            if !b.evidence.isEmpty {
+                // Idempotent: the journal after a checkpoint may be processed again after a restart.
+                let st = try db.cachedStatement(sql: "INSERT OR IGNORE INTO visit_positions (visit_id, ts, lat, lon) VALUES (?, ?, ?, ?)")
+                for (visitId, fixes) in b.evidence {
+                    for f in fixes { try st.execute(arguments: [visitId, f.ts, f.lat, f.lon]) }
                 }
             }
             for d in b.deadLetters {
@@ -214,7 +238,7 @@ public final class Store: Sendable {
     }
 
     public func count(_ table: String) throws -> Int {
-        precondition(["visits", "alerts", "outbox", "dead_letters", "late_positions", "alert_status"].contains(table))
+        precondition(["visits", "visit_positions", "alerts", "outbox", "dead_letters", "late_positions", "alert_status"].contains(table))
         return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
     }
 }

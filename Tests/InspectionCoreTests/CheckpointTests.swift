@@ -65,3 +65,37 @@ import Testing
         #expect(out.closed.first?.end == Town.t("2025-06-17 09:50"))
     }
 }
+
+/// The positions that make a visit (SPEC §5 evidence), as the daemon's engine reports them.
+@Suite struct EvidenceTests {
+    @Test func aVisitsEvidenceIsEveryPositionFromItsFirstToItsLastExcursionsIncluded() {
+        var s = Scenario.town()
+        let start = Town.t("2025-06-17 09:00")
+        // Parked at the factory 15 minutes, one fix 45 m outside (an excursion that comes back).
+        for k in 0..<60 {
+            let p = k == 30 ? Town.at(30, 85) : Town.at(30, 20)
+            s.fix("amr-1", start + Millis(k) * 15_000, p)
+        }
+        s.drive("amr-1", from: Town.at(30, 200), to: Town.at(3000, 3000), start: start + 60 * 15_000, kmh: 40)
+        s.drive("env-1", from: Town.at(-300, 50), to: Town.at(300, 50), start: start)  // a drive-by: no evidence
+        var engine = Engine(registry: s.registry, settings: s.settings, evidence: true)
+        var ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
+        _ = Engine.orderByTime(&ps)
+        var out = EngineOutput()
+        var evidence: [String: [Fix]] = [:]
+        var visits: [VisitRecord] = []
+        for p in ps {
+            _ = engine.ingest(p, into: &out)
+            for (id, fixes) in out.evidence { evidence[id, default: []] += fixes }
+            visits += out.closed
+            out.removeAll()
+        }
+        #expect(visits.count == 1)
+        let v = visits[0]
+        let e = evidence[v.visitId] ?? []
+        #expect(evidence.count == 1)
+        #expect(e.count == v.points && v.points == 60)
+        #expect(e.map(\.ts) == (0..<60).map { start + Millis($0) * 15_000 })
+        #expect(e[30].lat > e[29].lat)  // the excursion fix is part of it
+    }
+}

@@ -122,6 +122,13 @@ import Testing
             if let end = v.end { #expect(end == replayed[v.visitId]?.end) }  // a stay still open live is closed by the end of a replay
         }
         #expect(try store.alertKeys().map(\.alertId) == replay.alerts.map(\.alertId))
+        // Evidence: the positions that make each visit, from its first to its last.
+        for v in stored {
+            let e = try store.evidence(visitId: v.visitId)
+            #expect(e.count == v.points, "\(v.visitId)")
+            #expect(e.first?.ts == v.start)
+            if let end = v.end { #expect(e.last?.ts == end) }
+        }
         #expect(try store.count("outbox") == replay.alerts.count)
     }
 

@@ -3,6 +3,8 @@ public enum TrackEvent: Sendable {
     case visitOpened(VisitOpening)
     case visitClosed(VisitClosing)
     case trackerSilent(SilentGap)
+    /// Positions that became part of an open visit (all of them so far when it opens).
+    case evidence(VisitEvidence)
 
     /// The event time: when the rules see it.
     public var at: Millis {
@@ -10,6 +12,7 @@ public enum TrackEvent: Sendable {
         case .visitOpened(let o): return o.at
         case .visitClosed(let c): return c.end
         case .trackerSilent(let g): return g.to.ts
+        case .evidence(let e): return e.fixes.last?.ts ?? e.start
         }
     }
 }
@@ -21,6 +24,14 @@ public struct VisitOpening: Sendable, Equatable {
     public var start: Millis
     public var at: Millis
     public var points: Int32
+}
+
+/// Positions of the visit of the stay at `site` that began at `start`.
+public struct VisitEvidence: Sendable, Equatable {
+    public var vehicle: Int32
+    public var site: Int32
+    public var start: Millis
+    public var fixes: [Fix]
 }
 
 /// The stay of an open visit ended.

@@ -8,6 +8,8 @@ public struct TrackSettings: Sendable, Equatable {
     public var reanchorFixes: Int
     public var silentGap: Millis
     public var silentRadiusM: Double
+    /// Report the positions that make each visit (`TrackEvent.evidence`); the daemon stores them.
+    public var collectEvidence = false
 
     public init(_ s: EngineSettings) {
         exitGrace = s.exitGrace; maxGap = s.maxGap; minDwell = s.minDwell

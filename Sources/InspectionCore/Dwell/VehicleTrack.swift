@@ -34,6 +34,8 @@ public struct VehicleTrack: Sendable, Codable {
         var excursion: [Fix]
         /// A silent gap whose far end began an excursion: inside the stay only if the vehicle returns.
         var pendingSilent: SilentPair?
+        /// Its positions until it becomes a visit (only when evidence is collected).
+        var early: [Fix] = []
     }
 
     struct SilentPair: Sendable, Codable { var from: Fix; var to: Fix }
@@ -117,9 +119,14 @@ public struct VehicleTrack: Sendable, Codable {
             guard let site = index.bestSite(lat: q.lat, lon: q.lon) else { return nil }
             var fresh = Stay(site: site, blob: index.blobOffset(site), first: q.ts, lastAt: q.ts, lastFed: q.ts,
                              points: 1, opened: false, excursion: [], pendingSilent: nil)
+            if settings.collectEvidence { fresh.early = [q] }
             if settings.minDwell <= 0 {
                 fresh.opened = true
                 events.append(.visitOpened(VisitOpening(vehicle: vehicle, site: site, start: q.ts, at: q.ts, points: 1)))
+                if settings.collectEvidence {
+                    events.append(.evidence(VisitEvidence(vehicle: vehicle, site: site, start: q.ts, fixes: fresh.early)))
+                    fresh.early = []
+                }
             }
             stay = fresh
             return nil
@@ -128,6 +135,15 @@ public struct VehicleTrack: Sendable, Codable {
         if q.ts - stay!.lastFed > settings.maxGap { return endStay(with: q, vehicle: vehicle, index: index, settings: settings, events: &events) }
         if index.isAt(blob: stay!.blob, lat: q.lat, lon: q.lon) {
             stay!.points += Int32(stay!.excursion.count) + 1
+            if settings.collectEvidence {
+                if stay!.opened {
+                    events.append(.evidence(VisitEvidence(vehicle: vehicle, site: stay!.site, start: stay!.first,
+                                                          fixes: stay!.excursion + [q])))
+                } else {
+                    stay!.early += stay!.excursion
+                    stay!.early.append(q)
+                }
+            }
             if !stay!.excursion.isEmpty { stay!.excursion.removeAll(keepingCapacity: true) }
             stay!.lastAt = q.ts
             stay!.lastFed = q.ts
@@ -136,6 +152,10 @@ public struct VehicleTrack: Sendable, Codable {
                 stay!.opened = true
                 events.append(.visitOpened(VisitOpening(vehicle: vehicle, site: stay!.site, start: stay!.first, at: q.ts,
                                                         points: stay!.points)))
+                if settings.collectEvidence {
+                    events.append(.evidence(VisitEvidence(vehicle: vehicle, site: stay!.site, start: stay!.first, fixes: stay!.early)))
+                    stay!.early = []
+                }
             }
             return nil
         }
