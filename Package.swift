@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "InspectionWatch",
             dependencies: [
-                "InspectionCore", "InspectionConfig", "InspectionReplay", "InspectionDaemon",
+                "InspectionCore", "InspectionConfig", "InspectionReplay", "InspectionDaemon", "InspectionStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

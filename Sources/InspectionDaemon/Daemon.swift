@@ -56,26 +56,27 @@ public final class Daemon: @unchecked Sendable {
         queue?.poke()
     }
 
-    func loadRegistry() throws(Failure) -> Registry {
-        let c = configuration
-        guard let dir = c.registryDir else {
-            throw .registry(RegistryError(file: "configuration", field: "registry.dir", message: "serve needs a registry folder"))
+    /// The registry from the store, after importing `registry.dir` when it is set.
+    func loadRegistry(_ store: Store) throws(Failure) -> Registry {
+        if let dir = configuration.registryDir {
+            try StoredRegistry.importFolder(dir, into: store, configuration: configuration, actor: "serve")
         }
-        do {
-            return try RegistryDirectory.load(
-                dir, parser: RegistryParser(coordinates: c.coordinates, calendar: c.engine.calendar, margin: c.engine.siteMarginM))
-        } catch { throw .registry(error) }
+        guard let registry = try StoredRegistry.load(from: store, configuration: configuration) else {
+            throw .registry(RegistryError(file: "configuration", field: "registry.dir",
+                                          message: "the store holds no registry: set registry.dir or run inspection-watch import"))
+        }
+        return registry
     }
 
     public func run() throws(Failure) {
         let c = configuration
         let d = c.daemon
-        let registry = try loadRegistry()
         let store: Store
+        do { store = try Store(path: d.storePath) } catch { throw .store("\(d.storePath): \(error)") }
+        let registry = try loadRegistry(store)
         let journal: JournalFile
         var processor: JournalProcessor
         do {
-            store = try Store(path: d.storePath)
             let written = try store.processedSeq()
             let saved = try store.checkpoint()
             let resume = try saved.map { (seq: $0.seq, state: try JSONDecoder().decode(EngineCheckpoint.self, from: $0.state)) }
@@ -174,7 +175,7 @@ public final class Daemon: @unchecked Sendable {
                 if reloading.get() {
                     reloading.set(false)
                     do {
-                        let fresh = try loadRegistry()
+                        let fresh = try loadRegistry(store)
                         try store.commit(batch)
                         batch = processor.replaceRegistry(fresh)
                         // The journal before this point was read under the old registry: checkpoint

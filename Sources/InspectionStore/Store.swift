@@ -115,7 +115,76 @@ public final class Store: Sendable {
                     PRIMARY KEY (visit_id, ts)) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v4: registry and tasks") { db in
+            try db.execute(sql: """
+                CREATE TABLE registry_files (name TEXT PRIMARY KEY, bytes BLOB NOT NULL, imported_at INTEGER NOT NULL);
+                CREATE TABLE tasks (
+                    task_id TEXT PRIMARY KEY, agency_id TEXT NOT NULL, partner_agency_ids TEXT NOT NULL,
+                    enterprise_id TEXT NOT NULL, site_id TEXT, kind TEXT NOT NULL,
+                    start INTEGER NOT NULL, "end" INTEGER NOT NULL, announced_at INTEGER,
+                    cross_region INTEGER NOT NULL, status TEXT NOT NULL,
+                    source TEXT NOT NULL CHECK (source IN ('file', 'api')), updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL);
+                CREATE INDEX tasks_by_enterprise ON tasks(enterprise_id);
+                """)
+        }
         return m
+    }
+
+    // MARK: registry
+
+    /// The registry files that `import` takes whole (sites, agencies, vehicles).
+    public static let registryFiles = ["sites.geojson", "agencies.csv", "vehicles.csv"]
+
+    /// Takes a registry in one transaction: the three files replace the stored ones; the tasks of
+    /// the tasks file replace those an earlier file gave (tasks registered through the API stay,
+    /// unless the file names the same `task_id`).
+    public func importRegistry(files: [String: [UInt8]], tasks: [InspectionTask], actor: String, at: Millis) throws {
+        try pool.write { db in
+            for name in Self.registryFiles {
+                guard let bytes = files[name] else { continue }
+                try db.execute(sql: """
+                    INSERT INTO registry_files (name, bytes, imported_at) VALUES (?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET bytes = excluded.bytes, imported_at = excluded.imported_at
+                    """, arguments: [name, Data(bytes), at])
+            }
+            try db.execute(sql: "DELETE FROM tasks WHERE source = 'file'")
+            for t in tasks { try Self.upsert(t, source: "file", actor: actor, at: at, db) }
+        }
+    }
+
+    static func upsert(_ t: InspectionTask, source: String, actor: String, at: Millis, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO tasks (task_id, agency_id, partner_agency_ids, enterprise_id, site_id, kind, start, "end",
+                               announced_at, cross_region, status, source, updated_at, updated_by)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(task_id) DO UPDATE SET agency_id = excluded.agency_id, partner_agency_ids = excluded.partner_agency_ids,
+                enterprise_id = excluded.enterprise_id, site_id = excluded.site_id, kind = excluded.kind, start = excluded.start,
+                "end" = excluded."end", announced_at = excluded.announced_at, cross_region = excluded.cross_region,
+                status = excluded.status, source = excluded.source, updated_at = excluded.updated_at, updated_by = excluded.updated_by
+            """, arguments: [t.id, t.agencyId, t.partnerAgencyIds.joined(separator: ";"), t.enterpriseId, t.siteId, t.kind.rawValue,
+                             t.start, t.end, t.announcedAt, t.crossRegion, t.status.rawValue, source, at, actor])
+    }
+
+    /// The stored registry files, or nil before the first import.
+    public func storedRegistryFiles() throws -> [String: [UInt8]]? {
+        let rows = try pool.read { db in try Row.fetchAll(db, sql: "SELECT name, bytes FROM registry_files") }
+        guard !rows.isEmpty else { return nil }
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as String, [UInt8]($0["bytes"] as Data)) })
+    }
+
+    /// Every stored task.
+    public func tasks() throws -> [InspectionTask] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tasks ORDER BY task_id").map { r in
+                let partners: String = r["partner_agency_ids"]
+                return InspectionTask(id: r["task_id"], agencyId: r["agency_id"],
+                                      partnerAgencyIds: partners.split(separator: ";").map(String.init),
+                                      enterpriseId: r["enterprise_id"], siteId: r["site_id"],
+                                      kind: TaskKind(rawValue: r["kind"]) ?? .planned, start: r["start"], end: r["end"],
+                                      announcedAt: r["announced_at"], crossRegion: r["cross_region"],
+                                      status: InspectionTask.Status(rawValue: r["status"]) ?? .active)
+            }
+        }
     }
 
     /// The positions that make a visit, in time order.
@@ -238,7 +307,7 @@ public final class Store: Sendable {
     }
 
     public func count(_ table: String) throws -> Int {
-        precondition(["visits", "visit_positions", "alerts", "outbox", "dead_letters", "late_positions", "alert_status"].contains(table))
+        precondition(["visits", "visit_positions", "tasks", "registry_files", "alerts", "outbox", "dead_letters", "late_positions", "alert_status"].contains(table))
         return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
     }
 }

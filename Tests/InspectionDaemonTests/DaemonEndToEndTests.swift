@@ -193,6 +193,62 @@ import Testing
         #expect(Self.terminate(pid) < 5)
     }
 
+    @Test func anImportedRegistryServesWithoutItsFilesAndItsTasksMatch() throws {
+        let broker = try TestBroker()
+        let setup = try Setup(brokerPort: broker.port, format: .native)
+        // A task covering the first visit replay finds: it must come from the store, not the files.
+        let before = try Self.expected(setup)
+        let v = try #require(before.visits.first)
+        let day = Timestamp.formatDay(LocalCalendar.shanghai.day(of: v.start))
+        try Data("""
+            task_id,agency_id,partner_agency_ids,enterprise_id,site_id,kind,start,end,announced_at,cross_region,status
+            T-IMPORTED,\(v.agencyId!),,\(v.enterpriseId),,special,\(day),\(day),,,
+            """.utf8).write(to: setup.registry.appendingPathComponent("tasks.csv"))
+        let replay = try Self.expected(setup)
+        #expect(replay.visits.first?.taskId == "T-IMPORTED")
+
+        let exe = Self.executable
+        let log = setup.dir.appendingPathComponent("import.log").path
+        let pid = try spawn(exe, ["import", "--registry", setup.registry.path, "--store", setup.store], stdout: log)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        #expect(status == 0)
+        #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("1 tasks into"))
+        // Serve with no registry folder at all.
+        try FileManager.default.removeItem(at: setup.registry)
+        try Data("""
+            mqtt:
+              port: \(broker.port)
+              client_id: daemon-under-test
+            store: { path: \(setup.store) }
+            """.utf8).write(to: setup.config)
+        let daemon = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") }, "daemon log:\n\(setup.log)")
+        try Self.publish(setup.fixes[...], format: .native, port: broker.port)
+        let store = try Self.waitProcessed(setup, count: setup.fixes.count)
+        try Self.compare(store, with: replay)
+        #expect(try store.visits().first { $0.visitId == v.visitId }?.taskId == "T-IMPORTED")
+        #expect(Self.terminate(daemon) < 5)
+    }
+
+    @Test func importOfABadRegistryIsOneLineAndTakesNothing() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("import-\(UUID().uuidString)")
+        let registry = dir.appendingPathComponent("registry")
+        try SharedData.writeRegistry(to: registry, sites: try SharedData.osmSites("osm/helsinki-polygons.geojson"),
+                                     agencies: "agency_id,name,jurisdiction\nAMR,Market,*\n", vehicles: "vehicle_id,agency_id,plate\n",
+                                     tasks: "task_id,agency_id,partner_agency_ids,enterprise_id,site_id,kind,start,end,announced_at,cross_region,status\nT1,NOPE,,E1,,planned,2025-01-01,2025-01-02,,,\n")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = dir.appendingPathComponent("store.sqlite").path
+        let log = dir.appendingPathComponent("import.log").path
+        let pid = try spawn(Self.executable, ["import", "--registry", registry.path, "--store", store], stdout: log)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let out = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect((status >> 8) & 0xff == 2)
+        #expect(out.contains("tasks.csv") && out.contains("agency_id") && out.split(separator: "\n").count == 1, "\(out)")
+        #expect(try Store(path: store).storedRegistryFiles() == nil)
+    }
+
     @Test func recoversByItselfWhenTheBrokerRestartsMidStream() throws {
         let broker = try TestBroker()
         let setup = try Setup(brokerPort: broker.port, format: .native)

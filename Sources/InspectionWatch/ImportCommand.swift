@@ -1,0 +1,35 @@
+import ArgumentParser
+import InspectionConfig
+import InspectionDaemon
+import InspectionStore
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Validates a registry folder and loads it into the store the daemon matches against."
+    )
+
+    @Option(help: "Registry folder: sites.geojson, agencies.csv, vehicles.csv, tasks.csv.")
+    var registry: String
+
+    @Option(help: "Configuration file (YAML): the store path, time zone and coordinate system.")
+    var config: String?
+
+    @Option(help: "The store (SQLite file); overrides store.path of the configuration.")
+    var store: String?
+
+    func run() throws {
+        var c = Configuration()
+        if let config {
+            do { c = try Configuration.load(path: config) } catch { fail(error.description) }
+        }
+        let path = store ?? c.daemon.storePath
+        let db: Store
+        do { db = try Store(path: path) } catch { fail("\(path): \(error)") }
+        do {
+            let r = try StoredRegistry.importFolder(registry, into: db, configuration: c, actor: "import")
+            for w in r.warnings.prefix(5) { print("warning: " + w) }
+            print("imported \(r.sites.count) sites, \(r.agencies.count) agencies, \(r.vehicles.count) vehicles, \(r.tasks.count) tasks into \(path)")
+        } catch { fail(error.description) }
+    }
+}
