@@ -14,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Pure engine: geometry, spatial index, dwell machine, rules, parsers of bytes. No I/O, no clock.
@@ -33,6 +36,16 @@ let package = Package(
             dependencies: [
                 "InspectionCore", "InspectionConfig", "InspectionMQTT", "InspectionStore", "InspectionReplay",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // The daemon's HTTP side (Hummingbird): health and Prometheus metrics; the API comes here.
+        .target(
+            name: "InspectionHTTP",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Configuration file (YAML) → typed settings, with errors that name the setting.
@@ -45,8 +58,10 @@ let package = Package(
         .executableTarget(
             name: "InspectionWatch",
             dependencies: [
-                "InspectionCore", "InspectionConfig", "InspectionReplay", "InspectionDaemon", "InspectionStore",
+                "InspectionCore", "InspectionConfig", "InspectionReplay", "InspectionDaemon", "InspectionStore", "InspectionHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -129,6 +129,11 @@ public struct Configuration: Sendable, Equatable {
         }
         try mqtt.rejectUnknown()
 
+        var http = try top.section("http")
+        if let v = try http.string("host") { c.daemon.httpHost = v }
+        if let v = try http.int("port", min: 0, max: 65535) { c.daemon.httpPort = v }
+        try http.rejectUnknown()
+
         var store = try top.section("store")
         if let v = try store.string("path") { c.daemon.storePath = v }
         if let v = try store.duration("checkpoint_interval") {

@@ -25,6 +25,9 @@ public struct DaemonSettings: Sendable, Equatable {
     /// Messages received and journaled but not yet processed, at most; when full, the receiving
     /// thread waits (the broker holds the rest) and the wait is counted.
     public var queueCapacity = 200_000
+    /// Where `/health` and `/metrics` (and the API) listen; port 0: no HTTP.
+    public var httpHost = "127.0.0.1"
+    public var httpPort = 8470
 
     public init() {}
 }

@@ -22,6 +22,7 @@ public final class Daemon: @unchecked Sendable {
     private let stopping = Atomic(false)
     private let reloading = Atomic(false)
     private var queue: IngestQueue?
+    private let healthState = HealthState()
 
     /// Logs with fixed messages and the data in metadata (`iw.*`, `mqtt.*`); the executable
     /// chooses where they go (`LoggingSystem.bootstrap`).
@@ -49,6 +50,9 @@ public final class Daemon: @unchecked Sendable {
         stopping.set(true)
         queue?.poke()
     }
+
+    /// What `/health` says: connected to the broker, the store writable, how far behind.
+    public func health() -> (ok: Bool, detail: [String: String]) { healthState.snapshot() }
 
     /// Asks the run loop to read the registry files again (SIGHUP).
     public func reload() {
@@ -134,9 +138,12 @@ public final class Daemon: @unchecked Sendable {
                 }
             }, onEvent: { [self, logger, queue] e in
                 switch e {
-                case .connected: logger.notice("mqtt connected", metadata: ["mqtt.broker": "\(d.host):\(d.port)"])
+                case .connected:
+                    self.healthState.set(connected: true)
+                    logger.notice("mqtt connected", metadata: ["mqtt.broker": "\(d.host):\(d.port)"])
                 case .refused(let why): logger.error("mqtt connection refused", metadata: ["mqtt.broker": "\(d.host):\(d.port)", "mqtt.reason": "\(why)"])
                 case .disconnected(let why):
+                    self.healthState.set(connected: false)
                     if self.stopping.get() { logger.notice("mqtt disconnected") } else {
                         logger.warning("mqtt disconnected; reconnecting", metadata: ["mqtt.reason": "\(why)"])
                     }
@@ -153,6 +160,9 @@ public final class Daemon: @unchecked Sendable {
         logger.notice("serving")
         var lastWatchdog = Date()
         var lastCheckpoint = Date()
+        var lastState = Date.distantPast
+        var metrics = DaemonMetrics(engine: processor.engine)
+        var checkpointSeq = processor.lastSeq
         while true {
             // Up to 10 ms more to gather a batch: one transaction for many messages, well inside
             // the 100 ms an alert may take.
@@ -161,6 +171,7 @@ public final class Daemon: @unchecked Sendable {
             do {
                 try journal.flush()
                 var batch = processor.process(entries)
+                metrics.batch(entries, batch, engine: processor.engine, now: Millis(Date().timeIntervalSince1970 * 1000))
                 if finishing {
                     queue.close()  // the receiving thread must not wait on a full queue while it is stopped
                     client.stop()  // nothing more arrives; what was received is in the queue
@@ -195,6 +206,13 @@ public final class Daemon: @unchecked Sendable {
                 if batch.checkpoint != nil {
                     journal.prune(through: processor.lastSeq)
                     lastCheckpoint = Date()
+                    checkpointSeq = processor.lastSeq
+                }
+                if Date().timeIntervalSince(lastState) >= 1 {
+                    lastState = Date()
+                    let unpublished = try store.unpublishedCount()
+                    metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq)
+                    healthState.set(storeError: nil, queueDepth: queue.depth, unpublished: unpublished)
                 }
                 let acknowledged = inflight.takeAcknowledged()
                 try store.markPublished(acknowledged, at: Millis(Date().timeIntervalSince1970 * 1000))
@@ -211,6 +229,7 @@ public final class Daemon: @unchecked Sendable {
                     }
                 }
             } catch {
+                healthState.set(storeError: "\(error)", queueDepth: queue.depth, unpublished: nil)
                 logger.error("store error", metadata: ["iw.error": "\(error)"])
             }
             if let interval = notifier.watchdogInterval, Date().timeIntervalSince(lastWatchdog) >= interval {
@@ -263,4 +282,27 @@ final class Atomic<T: Sendable>: @unchecked Sendable {
     init(_ v: T) { value = v }
     func get() -> T { lock.withLock { value } }
     func set(_ v: T) { lock.withLock { value = v } }
+}
+
+/// The daemon's health as `/health` reports it, set from its threads.
+final class HealthState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var connected = false
+    private var storeError: String?
+    private var queueDepth = 0
+    private var unpublished = 0
+
+    func set(connected c: Bool) { lock.withLock { connected = c } }
+
+    func set(storeError e: String?, queueDepth q: Int, unpublished u: Int?) {
+        lock.withLock { storeError = e; queueDepth = q; if let u { unpublished = u } }
+    }
+
+    func snapshot() -> (ok: Bool, detail: [String: String]) {
+        lock.withLock {
+            (connected && storeError == nil,
+             ["mqtt": connected ? "connected" : "disconnected", "store": storeError ?? "ok",
+              "ingest_queue": String(queueDepth), "outbox_unpublished": String(unpublished)])
+        }
+    }
 }

@@ -280,6 +280,10 @@ public final class Store: Sendable {
         }
     }
 
+    public func unpublishedCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE published_at IS NULL") ?? 0 }
+    }
+
     public func markPublished(_ ids: [Int64], at: Millis) throws {
         guard !ids.isEmpty else { return }
         try pool.write { db in

@@ -3,7 +3,10 @@ import Dispatch
 import Foundation
 import InspectionConfig
 import InspectionDaemon
+import InspectionHTTP
 import Logging
+import Metrics
+import Prometheus
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,7 +25,10 @@ struct ServeCommand: ParsableCommand {
             h.logLevel = .info
             return h
         }
-        let daemon = Daemon(configuration: configuration, logger: Logger(label: "inspection-watch"))
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "inspection-watch")
+        let daemon = Daemon(configuration: configuration, logger: logger)
         // SIGTERM (systemd stop) and SIGINT: drain and stop. SIGHUP: read the registry again.
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT, SIGHUP] {
@@ -31,6 +37,19 @@ struct ServeCommand: ParsableCommand {
             s.setEventHandler { if sig == SIGHUP { daemon.reload() } else { daemon.stop() } }
             s.resume()
             sources.append(s)
+        }
+        let d = configuration.daemon
+        if d.httpPort > 0 {
+            let server = HTTPServer(host: d.httpHost, port: d.httpPort, metrics: registry, logger: logger) {
+                let h = daemon.health()
+                return HTTPServer.Health(ok: h.ok, detail: h.detail)
+            }
+            // The HTTP side runs beside the daemon's threads; if it cannot listen, ingest goes on.
+            Task.detached {
+                do { try await server.run() } catch {
+                    logger.error("http not serving", metadata: ["iw.http": "\(d.httpHost):\(d.httpPort)", "iw.error": "\(error)"])
+                }
+            }
         }
         do { try daemon.run() } catch { fail(error.description) }
         withExtendedLifetime(sources) {}

@@ -31,6 +31,7 @@ import Testing
         let config: URL
         let store: String
         let fixes: [Fix]
+        let httpPort: Int32
 
         init(brokerPort: Int32, format: PayloadFormat) throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
@@ -45,6 +46,7 @@ import Testing
             csv = dir.appendingPathComponent("trace.csv")
             try Data(("vehicle_id,ts,lat,lon\n" + fixes.map { "\($0.vehicle),\($0.ts),\($0.lat),\($0.lon)\n" }.joined()).utf8).write(to: csv)
             store = dir.appendingPathComponent("store.sqlite").path
+            httpPort = try TestBroker.freePort()
             config = dir.appendingPathComponent("config.yaml")
             try Data("""
                 registry: { dir: \(registry.path) }
@@ -54,6 +56,7 @@ import Testing
                   subscriptions:
                     - { filter: "\(format.defaultFilter)", format: \(format.rawValue) }
                 store: { path: \(store) }
+                http: { port: \(httpPort) }
                 """.utf8).write(to: config)
         }
 
@@ -296,6 +299,20 @@ import Testing
         #expect(eventually(30) { acked.count == sent })
         let store = try Self.waitProcessed(setup, count: sent)
         #expect(try store.count("dead_letters") >= bad.count)
+        // The same, as Prometheus reads it.
+        let metrics = try #require(httpGet(port: setup.httpPort, "/metrics"))
+        #expect(metrics.status == 200)
+        func value(_ series: String) -> Double? {
+            metrics.body.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        }
+        #expect(value("iw_messages_received_total") == Double(sent), "\(metrics.body)")
+        #expect(value(#"iw_positions_rejected_total{reason="unparsable"}"#) ?? 0 > 0, "\(metrics.body)")
+        #expect(value(#"iw_positions_rejected_total{reason="too_large"}"#) ?? 0 > 0)
+        #expect(value(#"iw_positions_rejected_total{reason="zero_position"}"#) ?? 0 > 0)
+        #expect(value("iw_visits_opened_total") ?? 0 > 0)
+        #expect(metrics.body.contains("iw_ingest_queue_depth"))
+        let health = try #require(httpGet(port: setup.httpPort, "/health"))
+        #expect(health.status == 200 && health.body.contains(#""mqtt":"connected""#), "\(health.body)")
         try Self.compare(store, with: try Self.expected(setup))
         #expect(Self.terminate(pid) < 5)
         #expect(!setup.log.contains("Fatal"))

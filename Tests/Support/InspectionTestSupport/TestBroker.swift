@@ -148,3 +148,40 @@ public final class Collected<T>: @unchecked Sendable {
     public var all: [T] { lock.withLock { items } }
     public var count: Int { lock.withLock { items.count } }
 }
+
+/// `GET path` on 127.0.0.1:port over a plain socket (HTTP/1.0): the status code and the body,
+/// or nil when nothing listens.
+public func httpGet(port: Int32, _ path: String) -> (status: Int, body: String)? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard rc == 0 else { return nil }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)  // never hang a test on a server that keeps the connection
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else { return nil }
+    var response: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = read(fd, &chunk, chunk.count)
+        if n <= 0 { break }
+        response += chunk[..<n]
+        // Done when the body is as long as Content-Length says.
+        let text = String(decoding: response, as: UTF8.self)
+        if let split = text.range(of: "\r\n\r\n"),
+           let lengthLine = text[..<split.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
+           let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)),
+           text[split.upperBound...].utf8.count >= length { break }
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard let statusLine = text.split(separator: "\r\n").first, let code = statusLine.split(separator: " ").dropFirst().first.flatMap({ Int($0) }),
+          let split = text.range(of: "\r\n\r\n") else { return nil }
+    return (code, String(text[split.upperBound...]))
+}

@@ -1,0 +1,59 @@
+import Foundation
+import InspectionCore
+import InspectionStore
+import Metrics
+
+/// What the daemon reports through swift-metrics (Prometheus at `/metrics` when `serve` runs):
+/// messages in, positions accepted and rejected by reason, visits, alerts by kind, the ingest
+/// queue, lag, the outbox and the journal. Updated by the engine's thread after each batch.
+struct DaemonMetrics {
+    let received = Counter(label: "iw_messages_received_total")
+    let accepted = Counter(label: "iw_positions_accepted_total")
+    let rejected = Dictionary(uniqueKeysWithValues: RejectReason.allCases.map {
+        ($0, Counter(label: "iw_positions_rejected_total", dimensions: [("reason", $0.rawValue)]))
+    })
+    let visitsOpened = Counter(label: "iw_visits_opened_total")
+    let visitsClosed = Counter(label: "iw_visits_closed_total")
+    let alerts = Dictionary(uniqueKeysWithValues: AlertKind.allCases.map {
+        ($0, Counter(label: "iw_alerts_total", dimensions: [("kind", $0.rawValue)]))
+    })
+    let queueDepth = Gauge(label: "iw_ingest_queue_depth")
+    let queueFull = Counter(label: "iw_ingest_queue_full_total")
+    let lag = Gauge(label: "iw_lag_seconds")
+    let outbox = Gauge(label: "iw_outbox_unpublished")
+    let journalSegments = Gauge(label: "iw_journal_segments")
+    let checkpointSeq = Gauge(label: "iw_checkpoint_seq")
+
+    private var lastCounts = RejectCounts()
+    private var lastAccepted = 0
+    private var lastFull = 0
+
+    init(engine: Engine) {
+        lastCounts = engine.counts
+        lastAccepted = engine.accepted
+    }
+
+    mutating func batch(_ entries: [JournalEntry], _ batch: StoreBatch, engine: Engine, now: Millis) {
+        if !entries.isEmpty {
+            received.increment(by: entries.count)
+            lag.record(Double(now - entries.last!.receivedAt) / 1000)
+        }
+        if engine.accepted != lastAccepted { accepted.increment(by: engine.accepted - lastAccepted); lastAccepted = engine.accepted }
+        if engine.counts != lastCounts {
+            for r in RejectReason.allCases where engine.counts[r] > lastCounts[r] {
+                rejected[r]!.increment(by: engine.counts[r] - lastCounts[r])
+            }
+            lastCounts = engine.counts
+        }
+        for v in batch.visits { if v.end == nil { visitsOpened.increment() } else { visitsClosed.increment() } }
+        for (a, _) in batch.alerts { alerts[a.kind]!.increment() }
+    }
+
+    mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64) {
+        queueDepth.record(queue.depth)
+        if queue.fullWaits > lastFull { queueFull.increment(by: queue.fullWaits - lastFull); lastFull = queue.fullWaits }
+        outbox.record(unpublished)
+        journalSegments.record(journal.segmentCount)
+        checkpointSeq.record(Double(seq))
+    }
+}
