@@ -48,7 +48,13 @@ n=${QOS0_MESSAGES:-1000000}
 echo "== QoS 0, $n messages as fast as they go"
 $bin/inspection-bench load --port "$port" --qos 0 --mode count --limit "$n" "${traces[@]}" | tee "$work/count.txt"
 start_daemon
-$bin/inspection-bench load --port "$port" --qos 0 --mode daemon --store "$work/store.sqlite" --limit "$n" "${traces[@]}" | tee "$work/daemon-qos0.txt"
+$bin/inspection-bench load --port "$port" --qos 0 --mode daemon --store "$work/store.sqlite" --limit "$n" "${traces[@]}" > "$work/daemon-qos0.txt" &
+loadpid=$!
+sleep 4
+echo "  CPU by thread mid-run (top -H): daemon threads, broker, load generator"
+top -H -b -n 2 -d 2 | awk '/^top -/{n++} n==2' | grep -E "inspection|mosquitto|swift-nio|NIO|Hummingbird" | head -8 | sed 's/^/  /'
+wait $loadpid
+cat "$work/daemon-qos0.txt"
 kill "$daemon"; wait "$daemon" 2>/dev/null || true
 python3 - "$work/count.txt" "$work/daemon-qos0.txt" <<'PY'
 import re, sys
