@@ -71,7 +71,7 @@ echo "== QoS 1 at $rate msg/s for $duration s ($total messages)"
 start_daemon
 rss() { ps -o rss= -p "$daemon" | awk '{printf "%.0f MB", $1/1024}'; }
 $bin/inspection-bench load --port "$port" --qos 1 --rate "$rate" --mode daemon --store "$work/store.sqlite" \
-  --latency --repeats "$repeats" --limit "$limit" "${traces[@]}" | tee "$work/daemon-qos1.txt" &
+  --latency --repeats "$repeats" --limit "$limit" --total "$total" "${traces[@]}" | tee "$work/daemon-qos1.txt" &
 loadpid=$!
 while kill -0 $loadpid 2>/dev/null; do sleep 30; echo "  daemon resident $(rss), journal segments $(ls "$work/store.sqlite.journal" | wc -l)"; done
 wait $loadpid

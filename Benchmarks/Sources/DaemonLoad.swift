@@ -21,6 +21,7 @@ struct DaemonLoad: ParsableCommand {
     @Flag var latency = false
     @Option(help: "Stop after this many messages.") var limit = Int.max
     @Option(help: "Publish the traces this many times, each pass shifted later (a long load).") var repeats = 1
+    @Option(help: "Stop after this many messages in all.") var total = Int.max
     @Argument var traces: [String]
 
     func run() throws {
@@ -28,7 +29,7 @@ struct DaemonLoad: ParsableCommand {
         for t in traces { files.append((t, try FileBytes.read(t))) }
         var (positions, names) = try Publisher.load(files)
         if positions.count > limit { positions.removeLast(positions.count - limit) }
-        let total = positions.count * repeats
+        let total = min(self.total, positions.count * repeats)
         let ts0 = positions.first?.ts ?? 0
         let shift = ((positions.map(\.ts).max() ?? 0) - ts0) + Timestamp.msPerDay
         let timestamps = positions.map(\.ts)
@@ -92,6 +93,7 @@ struct DaemonLoad: ParsableCommand {
         o.rate = rate
         o.window = 5000
         o.repeats = repeats
+        o.total = total
         let publisher = Publisher(options: o)
         if latency { publisher.onSent = { k, t in lock.withLock { st.sentAt[k] = t } } }
         let start = Date().timeIntervalSince1970

@@ -75,9 +75,10 @@ import Testing
     }
 
     /// A connected publisher (a tracker gateway) and the message ids the broker acknowledged.
-    static func gateway(port: Int32) throws -> (MQTTClient, Collected<Int32>) {
+    static func gateway(port: Int32, configure: (inout MQTTSettings) -> Void = { _ in }) throws -> (MQTTClient, Collected<Int32>) {
         var s = MQTTSettings()
         s.port = port
+        configure(&s)
         s.clientId = "tracker-gateway-\(UUID().uuidString.prefix(8))"
         s.cleanSession = true
         let acked = Collected<Int32>()
@@ -92,8 +93,9 @@ import Testing
     }
 
     /// Publishes `fixes` at QoS 1 and waits until the broker acknowledged all of them.
-    static func publish(_ fixes: ArraySlice<Fix>, format: PayloadFormat, port: Int32) throws {
-        let (client, acked) = try gateway(port: port)
+    static func publish(_ fixes: ArraySlice<Fix>, format: PayloadFormat, port: Int32,
+                        configure: (inout MQTTSettings) -> Void = { _ in }) throws {
+        let (client, acked) = try gateway(port: port, configure: configure)
         for f in fixes {
             let (topic, payload) = message(f, format)
             try client.publish(topic: topic, payload: payload, qos: 1)
@@ -250,6 +252,72 @@ import Testing
         #expect((status >> 8) & 0xff == 2)
         #expect(out.contains("tasks.csv") && out.contains("agency_id") && out.split(separator: "\n").count == 1, "\(out)")
         #expect(try Store(path: store).storedRegistryFiles() == nil)
+    }
+
+    /// A CA, and a broker certificate for 127.0.0.1 signed by it, made with openssl for the test.
+    static func makeCertificates(in dir: URL) throws {
+        let sh = """
+            set -e
+            cd '\(dir.path)'
+            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext 2>/dev/null
+            openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other-ca.crt -days 2 -subj /CN=other-ca 2>/dev/null
+            mosquitto_passwd -c -b passwd daemon 's3cret-Pa55' && mosquitto_passwd -b passwd gateway gw-pass
+            chmod 644 server.key passwd
+            """
+        #expect(try run("/bin/sh", ["-c", sh]) == 0)
+    }
+
+    @Test func overTLSWithAPasswordTheDaemonGetsEverythingAndAWrongPasswordIsRefusedWithoutShowingIt() throws {
+        let certs = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: certs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: certs) }
+        try Self.makeCertificates(in: certs)
+        let broker = try TestBroker(extraConfig: """
+            allow_anonymous false
+            password_file \(certs.path)/passwd
+            cafile \(certs.path)/ca.crt
+            certfile \(certs.path)/server.crt
+            keyfile \(certs.path)/server.key
+            """)
+        let setup = try Setup(brokerPort: broker.port, format: .native)
+        func writeConfig(password: String, ca: String) throws {
+            try Data("""
+                registry: { dir: \(setup.registry.path) }
+                mqtt:
+                  host: 127.0.0.1
+                  port: \(broker.port)
+                  client_id: daemon-under-test
+                  username: daemon
+                  password: "\(password)"
+                  ca_file: \(certs.path)/\(ca)
+                  subscriptions:
+                    - { filter: "vehicles/+/position", format: native }
+                store: { path: \(setup.store) }
+                http: { port: \(setup.httpPort) }
+                """.utf8).write(to: setup.config)
+        }
+        // A wrong password: refused, said so with the broker's reason, the password nowhere.
+        try writeConfig(password: "not-the-password", ca: "ca.crt")
+        var pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connection refused") }, "daemon log:\n\(setup.log)")
+        #expect(!setup.log.contains("not-the-password"))
+        let metricsText = httpGet(port: setup.httpPort, "/metrics")?.body ?? ""
+        #expect(!metricsText.contains("not-the-password"))
+        #expect(Self.terminate(pid) < 5)
+        // The right one: connected over TLS, and the trace gives what replay gives.
+        try writeConfig(password: "s3cret-Pa55", ca: "ca.crt")
+        pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") }, "daemon log:\n\(setup.log)")
+        #expect(!setup.log.contains("s3cret-Pa55"))
+        try Self.publish(setup.fixes[...], format: .native, port: broker.port) { s in
+            s.username = "gateway"; s.password = "gw-pass"; s.tls = .init(caFile: certs.appendingPathComponent("ca.crt").path)
+        }
+        let store = try Self.waitProcessed(setup, count: setup.fixes.count)
+        try Self.compare(store, with: try Self.expected(setup))
+        #expect(Self.terminate(pid) < 5)
     }
 
     @Test func recoversByItselfWhenTheBrokerRestartsMidStream() throws {

@@ -17,6 +17,8 @@ public final class Publisher: @unchecked Sendable {
         /// Publish the traces this many times, each pass shifted later by their span plus a day
         /// (a long load from a short scenario).
         public var repeats = 1
+        /// Stop after this many messages in all.
+        public var total = Int.max
         public var qos: Int32 = 1
         public var window = 1000
         /// Share of payloads garbled on the way (a broken tracker or gateway), seeded.
@@ -122,12 +124,13 @@ public final class Publisher: @unchecked Sendable {
         var latest = ts0
         var sent = 0
         func progress() -> Progress {
-            lock.withLock { Progress(published: sent, acknowledged: acked, total: positions.count * options.repeats, reconnects: reconnects,
+            lock.withLock { Progress(published: sent, acknowledged: acked, total: min(options.total, positions.count * options.repeats), reconnects: reconnects,
                                      elapsed: Date().timeIntervalSince(start), corrupted: corrupted) }
         }
-        for pass in 0..<max(1, options.repeats) {
+        passes: for pass in 0..<max(1, options.repeats) {
         for (k0, var p) in positions.enumerated() {
             let k = pass * positions.count + k0
+            if k >= options.total { break passes }
             p.ts += Millis(pass) * shift
             if let rate = options.rate {
                 let wait = Double(k) / rate - Date().timeIntervalSince(start)

@@ -4,6 +4,9 @@ public struct Occasion: Sendable, Equatable, Codable {
     public var enterpriseId: String
     /// Start of its first visit.
     public var begin: Millis
+    /// The local calendar year of `begin` (kept: a time-zone lookup per occasion per visit was
+    /// the rules' main cost once occasions pile up).
+    public var year: Int
     /// Agencies with a visit in it, in arrival order.
     public var agencies: [String]
     public var taskId: String?

@@ -90,12 +90,16 @@ public struct RuleEngine: Sendable {
         if let existing = occasionByKey[key] {
             oi = existing
             if !occasions[oi].agencies.contains(agency) { occasions[oi].agencies.append(agency); isNewForAgency = true }
-            occasions[oi].begin = min(occasions[oi].begin, v.start)
+            if v.start < occasions[oi].begin {
+                occasions[oi].begin = v.start
+                occasions[oi].year = cal.year(of: v.start)
+            }
         } else {
             oi = occasions.count
             let joint = task.map { $0.partnerAgencyIds.isEmpty ? [] : $0.agencies } ?? []
             occasions.append(Occasion(id: StableID.make("o-", [key]), enterpriseId: enterprise, begin: v.start,
-                                      agencies: [agency], taskId: task?.id, counts: counts, jointGroup: joint))
+                                      year: cal.year(of: v.start), agencies: [agency], taskId: task?.id, counts: counts,
+                                      jointGroup: joint))
             occasionByKey[key] = oi
             occasionsAt[enterprise, default: []].append(oi)
             isNewForAgency = true
@@ -117,10 +121,16 @@ public struct RuleEngine: Sendable {
                 }
             }
         } else {
+            // The evidence: the agency's tasks at the enterprise that came nearest in time (at most
+            // `detailItems`), and how many it has there at all.
             let own = registry.tasks(ofEnterprise: enterprise).filter { $0.involves(agency: agency) }
+            func distance(_ t: InspectionTask) -> Millis { v.start < t.start ? t.start - v.start : v.start > t.end ? v.start - t.end : 0 }
+            let nearest = own.sorted { distance($0) != distance($1) ? distance($0) < distance($1) : byteOrder($0.id, $1.id) }
+                .prefix(Self.detailItems)
             alerts.append(makeAlert(.unregisteredVisit, v, taskId: nil, id: [v.visitId], detail: [
                 ("visit_start", .time(v.start)),
-                ("agency_tasks_at_enterprise", .array(own.sorted { byteOrder($0.id, $1.id) }.map { t in
+                ("agency_tasks_at_enterprise", .int(Int64(own.count))),
+                ("nearest_tasks", .array(nearest.map { t in
                     .object([("task_id", .string(t.id)), ("status", .string(t.status.rawValue)),
                              ("start", .time(t.start)), ("end", .time(t.end))])
                 })),
@@ -145,6 +155,11 @@ public struct RuleEngine: Sendable {
         return (VisitAssignment(taskId: task?.id, occasionId: occ.id), alerts)
     }
 
+    /// Lists in an alert's detail name at most this many items (the latest); counts stay exact.
+    static let detailItems = 20
+
+    private func occasionList(_ os: [Occasion]) -> JSONValue { .array(os.suffix(Self.detailItems).map(occasionDetail)) }
+
     private func occasionDetail(_ o: Occasion) -> JSONValue {
         .object([("occasion_id", .string(o.id)), ("begin", .time(o.begin)), ("task_id", .optional(o.taskId)),
                  ("agencies", .array(o.agencies.map(JSONValue.string)))])
@@ -154,25 +169,29 @@ public struct RuleEngine: Sendable {
     /// the agency's.
     private func frequencyAlerts(_ v: VisitFacts, agency: String, occasion occ: Occasion, taskId: String?) -> [AlertRecord] {
         let s = settings
-        let cal = s.calendar
-        let here = (occasionsAt[occ.enterpriseId] ?? []).map { occasions[$0] }
+        // Fields read in place; only the occasions that matter are copied out.
+        let at = occasionsAt[occ.enterpriseId] ?? []
+        func select(_ keep: (Int) -> Bool) -> [Occasion] { at.filter(keep).map { occasions[$0] } }
         var alerts: [AlertRecord] = []
         let alertKey = [occ.id, agency]
 
         if occ.counts {
-            let earlier = here.filter {
-                $0.id != occ.id && $0.counts && $0.belongs(to: agency)
-                    && $0.begin <= occ.begin && $0.begin >= occ.begin - s.repeatWindow
+            let earlier = select { i in
+                occasions[i].counts && occasions[i].begin <= occ.begin && occasions[i].begin >= occ.begin - s.repeatWindow
+                    && occasions[i].id != occ.id && occasions[i].belongs(to: agency)
             }
             if !earlier.isEmpty {
                 alerts.append(makeAlert(.repeatedInspection, v, taskId: taskId, id: alertKey, detail: [
                     ("occasion_id", .string(occ.id)),
                     ("window_days", .double(Double(s.repeatWindow) / 86_400_000)),
-                    ("previous_occasions", .array(earlier.map(occasionDetail))),
+                    ("previous_count", .int(Int64(earlier.count))),
+                    ("previous_occasions", occasionList(earlier)),
                 ]))
             }
 
-            let window = here.filter { $0.counts && $0.begin <= occ.begin && $0.begin >= occ.begin - s.multiAgencyWindow }
+            let window = select { i in
+                occasions[i].counts && occasions[i].begin <= occ.begin && occasions[i].begin >= occ.begin - s.multiAgencyWindow
+            }
             let groups = AgencyGroups(window)
             if groups.count >= s.multiAgencyThreshold {
                 alerts.append(makeAlert(.multiAgencyInspection, v, taskId: taskId, id: alertKey, detail: [
@@ -180,13 +199,14 @@ public struct RuleEngine: Sendable {
                     ("window_days", .double(Double(s.multiAgencyWindow) / 86_400_000)),
                     ("agencies", .array(groups.agencies.map(JSONValue.string))),
                     ("distinct", .int(Int64(groups.count))),
-                    ("occasions", .array(window.map(occasionDetail))),
+                    ("occasion_count", .int(Int64(window.count))),
+                    ("occasions", occasionList(window)),
                 ]))
             }
         }
 
-        let year = cal.year(of: occ.begin)
-        let mine = here.filter { $0.belongs(to: agency) && $0.begin <= occ.begin && cal.year(of: $0.begin) == year }
+        let year = occ.year
+        let mine = select { i in occasions[i].year == year && occasions[i].begin <= occ.begin && occasions[i].belongs(to: agency) }
         let counting = mine.filter(\.counts)
         let overCap = occ.counts && counting.count > s.annualCap
         let overReasonable = mine.count > s.reasonableCap
@@ -199,7 +219,7 @@ public struct RuleEngine: Sendable {
                 ("all_occasions", .int(Int64(mine.count))),
                 ("reasonable_cap", .int(Int64(s.reasonableCap))),
                 ("over", .string(overCap ? "annual_cap" : "reasonable_cap")),
-                ("occasions", .array(mine.map(occasionDetail))),
+                ("occasions", occasionList(mine)),
             ]))
         }
         return alerts
