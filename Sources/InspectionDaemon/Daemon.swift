@@ -162,6 +162,7 @@ public final class Daemon: @unchecked Sendable {
         var lastCheckpoint = Date()
         var lastState = Date.distantPast
         var metrics = DaemonMetrics(engine: processor.engine)
+        let checkpointer = Checkpointer()
         var checkpointSeq = processor.lastSeq
         while true {
             // Up to 10 ms more to gather a batch: one transaction for many messages, well inside
@@ -182,7 +183,8 @@ public final class Daemon: @unchecked Sendable {
                         rest = queue.take(max: Int.max, until: Date())
                     }
                 }
-                var checkpointNow = finishing || Date().timeIntervalSince(lastCheckpoint) * 1000 >= Double(d.checkpointInterval)
+                let periodic = Date().timeIntervalSince(lastCheckpoint) * 1000 >= Double(d.checkpointInterval)
+                var checkpointNow = finishing
                 if reloading.get() {
                     reloading.set(false)
                     do {
@@ -198,6 +200,7 @@ public final class Daemon: @unchecked Sendable {
                     }
                 }
                 if checkpointNow {
+                    checkpointer.wait()  // a periodic one still being written comes first
                     try journal.flush()
                     batch.processedSeq = processor.lastSeq
                     batch.checkpoint = try JSONEncoder().encode(processor.engine.checkpoint())
@@ -207,6 +210,14 @@ public final class Daemon: @unchecked Sendable {
                     journal.prune(through: processor.lastSeq)
                     lastCheckpoint = Date()
                     checkpointSeq = processor.lastSeq
+                } else if periodic, !finishing {
+                    // Periodic checkpoints are encoded and written off this thread: the engine is a
+                    // value, so the copy taken here is the state after `lastSeq`, whatever comes next.
+                    try journal.flush()
+                    if checkpointer.submit(engine: processor.engine, seq: processor.lastSeq, store: store, journal: journal, logger: logger) {
+                        checkpointSeq = processor.lastSeq
+                    }
+                    lastCheckpoint = Date()
                 }
                 if Date().timeIntervalSince(lastState) >= 1 {
                     lastState = Date()
@@ -305,4 +316,33 @@ final class HealthState: @unchecked Sendable {
               "ingest_queue": String(queueDepth), "outbox_unpublished": String(unpublished)])
         }
     }
+}
+
+/// Writes periodic checkpoints on its own thread, one at a time: encoding the engine's state takes
+/// long enough (hundreds of milliseconds with a year of occasions) to hold alerts back otherwise.
+/// The outputs up to the checkpoint's sequence number are committed before it is submitted, and
+/// the journal is pruned only once it is stored.
+final class Checkpointer: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "inspection-watch.checkpoint")
+    private let group = DispatchGroup()
+    private let busy = Atomic(false)
+
+    /// False (and nothing done) while the previous one is still being written.
+    func submit(engine: Engine, seq: Int64, store: Store, journal: JournalFile, logger: Logger) -> Bool {
+        guard !busy.get() else { return false }
+        busy.set(true)
+        queue.async(group: group) { [self] in
+            defer { busy.set(false) }
+            do {
+                let state = try JSONEncoder().encode(engine.checkpoint())
+                try store.saveCheckpoint(seq: seq, state: state)
+                journal.prune(through: seq)
+            } catch {
+                logger.error("checkpoint not saved; the journal is kept", metadata: ["iw.error": "\(error)"])
+            }
+        }
+        return true
+    }
+
+    func wait() { group.wait() }
 }

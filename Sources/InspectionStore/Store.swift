@@ -197,6 +197,16 @@ public final class Store: Sendable {
 
     // MARK: checkpoint
 
+    /// Saves the engine's state after journal entry `seq` (whose outputs are already committed).
+    public func saveCheckpoint(seq: Int64, state: Data) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO checkpoint (id, seq, saved_at, state) VALUES (1, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, saved_at = excluded.saved_at, state = excluded.state
+                """, arguments: [seq, Millis(Date().timeIntervalSince1970 * 1000), state])
+        }
+    }
+
     /// The engine's last saved state and the journal sequence number it covers.
     public func checkpoint() throws -> (seq: Int64, state: Data)? {
         try pool.read { db in

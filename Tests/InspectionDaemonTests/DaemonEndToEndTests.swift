@@ -55,7 +55,7 @@ import Testing
                   client_id: daemon-under-test
                   subscriptions:
                     - { filter: "\(format.defaultFilter)", format: \(format.rawValue) }
-                store: { path: \(store) }
+                store: { path: \(store), checkpoint_interval: 1s }
                 http: { port: \(httpPort) }
                 """.utf8).write(to: config)
         }
