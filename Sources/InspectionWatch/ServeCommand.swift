@@ -29,6 +29,7 @@ struct ServeCommand: ParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "inspection-watch")
         let daemon = Daemon(configuration: configuration, logger: logger)
+        signal(SIGPIPE, SIG_IGN)  // a broker or HTTP client gone away is an error to handle, not a death
         // SIGTERM (systemd stop) and SIGINT: drain and stop. SIGHUP: read the registry again.
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT, SIGHUP] {

@@ -48,7 +48,7 @@ import Testing
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect(status == 0, "\(output)")
+        #expect(status == 0, "exit \(status >> 8): \(output.split(separator: "\n").suffix(2).joined(separator: " | "))")
         #expect(output.contains("published \(expected.count) messages (\(expected.count) acknowledged"), "\(output)")
         let summary = output.split(separator: "\n").last.map(String.init) ?? ""
         #expect(summary.contains("1 reconnects") || summary.contains("2 reconnects"), "\(summary)")

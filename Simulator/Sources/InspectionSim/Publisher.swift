@@ -79,6 +79,8 @@ public final class Publisher: @unchecked Sendable {
         var rng = SplitMix64(seed: options.seed)
         var corrupted = 0
 
+        // A write to a socket the broker just closed must be an error to handle, not SIGPIPE's death.
+        signal(SIGPIPE, SIG_IGN)
         var settings = options.mqtt
         settings.maxInflight = UInt32(max(1, options.window))
         let client = try MQTTClient(settings: settings, onMessage: { _ in }, onEvent: { [self] e in
