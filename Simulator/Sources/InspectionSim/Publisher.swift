@@ -88,7 +88,9 @@ public final class Publisher: @unchecked Sendable {
                 switch e {
                 case .connected: if everConnected { reconnects += 1 }; everConnected = true; connected = true
                 case .disconnected: connected = false
-                case .refused(let why): refusal = why
+                // Refused before ever connecting: wrong address or credentials, give up. Refused on a
+                // reconnect (a broker still starting up): keep trying.
+                case .refused(let why): if !everConnected { refusal = why }
                 case .published: acked += 1
                 }
             }
