@@ -92,16 +92,21 @@ public struct Engine: Sendable {
         let old = registry
         registry = new
         index = new.index
+        for v in agencyOf.indices { agencyOf[v] = new.vehicles[vehicleIds.string(Int32(v))]?.agencyId }
+        followSites(into: &out) { new.siteNumbers[old.site($0).id] }
+    }
+
+    /// Open stays and open visits move to the current registry's site numbers (`newNumber` maps an
+    /// old number to its new one); a stay whose site is gone ends at its last position there, its
+    /// visit closing under the old number. Serves a reload and a restore from a checkpoint.
+    private mutating func followSites(into out: inout EngineOutput, newNumber: (Int32) -> Int32?) {
         for v in tracks.indices {
-            tracks[v].moveStay(vehicle: Int32(v), index: new.index, settings: trackSettings, events: &scratch) { site in
-                new.siteNumbers[old.site(site).id]
-            }
-            agencyOf[v] = new.vehicles[vehicleIds.string(Int32(v))]?.agencyId
+            tracks[v].moveStay(vehicle: Int32(v), index: index, settings: trackSettings, events: &scratch, newNumber: newNumber)
         }
-        if !scratch.isEmpty { drainEvents(into: &out) }  // stays that ended close under their old numbers
+        if !scratch.isEmpty { drainEvents(into: &out) }
         var moved: [OpenKey: VisitRecord] = [:]
         for (key, record) in openVisits {
-            guard let n = new.siteNumbers[record.siteId] else { continue }
+            guard let n = registry.siteNumbers[record.siteId] else { continue }
             moved[OpenKey(vehicle: key.vehicle, site: n, start: key.start)] = record
         }
         openVisits = moved
@@ -128,24 +133,12 @@ public struct Engine: Sendable {
         rules = RuleEngine(settings: settings, state: c.rules)
         counts = c.counts
         accepted = c.accepted
-        let old = c.siteIds
-        var renumber: [Int32?] = old.map { registry.siteNumbers[$0] }
-        renumber.append(nil)
         for o in c.openVisits { openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = o.record }
-        // The stays carry the checkpoint's site numbers: move them as a registry reload would.
+        // The stays carry the checkpoint's site numbers: they follow their ids as on a reload.
         tracks = c.tracks
-        for v in tracks.indices {
-            tracks[v].moveStay(vehicle: Int32(v), index: index, settings: trackSettings, events: &scratch) { site in
-                Int(site) < renumber.count - 1 ? renumber[Int(site)] : nil
-            }
+        followSites(into: &out) { site in
+            Int(site) < c.siteIds.count ? registry.siteNumbers[c.siteIds[Int(site)]] : nil
         }
-        if !scratch.isEmpty { drainEvents(into: &out) }
-        var moved: [OpenKey: VisitRecord] = [:]
-        for (key, record) in openVisits {
-            guard let n = registry.siteNumbers[record.siteId] else { continue }
-            moved[OpenKey(vehicle: key.vehicle, site: n, start: key.start)] = record
-        }
-        openVisits = moved
     }
 
     /// Counts a position that never reached `ingest` (a parser or transport rejected it).

@@ -199,24 +199,17 @@ public final class Daemon: @unchecked Sendable {
                         logger.error("registry not reloaded; the previous one stays", metadata: ["iw.error": "\(e)"])
                     }
                 }
-                if checkpointNow {
-                    checkpointer.wait()  // a periodic one still being written comes first
-                    try journal.flush()
-                    batch.processedSeq = processor.lastSeq
-                    batch.checkpoint = try JSONEncoder().encode(processor.engine.checkpoint())
-                }
                 try store.commit(batch)
-                if batch.checkpoint != nil {
-                    journal.prune(through: processor.lastSeq)
-                    lastCheckpoint = Date()
-                    checkpointSeq = processor.lastSeq
-                } else if periodic, !finishing {
-                    // Periodic checkpoints are encoded and written off this thread: the engine is a
-                    // value, so the copy taken here is the state after `lastSeq`, whatever comes next.
+                // A checkpoint follows the outputs it covers. It is encoded and written off this
+                // thread (the engine is a value: the copy taken here is the state after `lastSeq`,
+                // whatever comes next); on SIGTERM and SIGHUP it is waited for.
+                if checkpointNow || periodic {
                     try journal.flush()
+                    if checkpointNow { checkpointer.wait() }  // a periodic one still being written comes first
                     if checkpointer.submit(engine: processor.engine, seq: processor.lastSeq, store: store, journal: journal, logger: logger) {
                         checkpointSeq = processor.lastSeq
                     }
+                    if checkpointNow { checkpointer.wait() }
                     lastCheckpoint = Date()
                 }
                 if Date().timeIntervalSince(lastState) >= 1 {
@@ -318,8 +311,8 @@ final class HealthState: @unchecked Sendable {
     }
 }
 
-/// Writes periodic checkpoints on its own thread, one at a time: encoding the engine's state takes
-/// long enough (hundreds of milliseconds with a year of occasions) to hold alerts back otherwise.
+/// Writes checkpoints on its own thread, one at a time: encoding the engine's state takes long
+/// enough (hundreds of milliseconds with a year of occasions) to hold alerts back otherwise.
 /// The outputs up to the checkpoint's sequence number are committed before it is submitted, and
 /// the journal is pruned only once it is stored.
 final class Checkpointer: @unchecked Sendable {

@@ -18,16 +18,11 @@ public enum StoredRegistry {
     @discardableResult
     public static func importFolder(_ dir: String, into store: Store, configuration c: Configuration,
                                     actor: String) throws(Daemon.Failure) -> Registry {
-        var bytes: [String: [UInt8]] = [:]
-        for f in RegistryDirectory.files {
-            do { bytes[f] = try FileBytes.read(dir + "/" + f) } catch {
-                throw .registry(RegistryError(file: dir + "/" + f, message: "cannot read: \(error.reason)"))
-            }
-        }
+        let bytes: [String: [UInt8]]
         let registry: Registry
         do {
-            registry = try parser(c).parse(sites: bytes["sites.geojson"]!, agencies: bytes["agencies.csv"]!,
-                                           vehicles: bytes["vehicles.csv"]!, tasks: bytes["tasks.csv"]!)
+            bytes = try RegistryDirectory.read(dir)
+            registry = try RegistryDirectory.parse(bytes, parser: parser(c))
         } catch { throw .registry(error) }
         do {
             try store.importRegistry(files: bytes, tasks: Array(registry.tasks.values), actor: actor,
@@ -46,10 +41,9 @@ public enum StoredRegistry {
             tasks = try store.tasks()
         } catch { throw .store("\(store.path): \(error)") }
         var registry: Registry
-        do {
-            registry = try parser(c).parse(sites: files["sites.geojson"] ?? [], agencies: files["agencies.csv"] ?? [],
-                                           vehicles: files["vehicles.csv"] ?? [], tasks: Array(tasksHeader.utf8))
-        } catch { throw .registry(error) }
+        var contents = files
+        contents["tasks.csv"] = Array(tasksHeader.utf8)  // the tasks come from the store's table
+        do { registry = try RegistryDirectory.parse(contents, parser: parser(c)) } catch { throw .registry(error) }
         for t in tasks { registry.upsert(t) }
         return registry
     }

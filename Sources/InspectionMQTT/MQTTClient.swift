@@ -195,12 +195,7 @@ public final class MQTTClient: @unchecked Sendable {
     /// Queues a message; returns its message id (acknowledged later by `.published` for QoS 1).
     @discardableResult
     public func publish(topic: String, payload: [UInt8], qos: Int32 = 1, retain: Bool = false) throws(MQTTError) -> Int32 {
-        var mid: Int32 = 0
-        let rc = payload.withUnsafeBytes { b in
-            mosquitto_publish(handle, &mid, topic, Int32(b.count), b.baseAddress, qos, retain)
-        }
-        try check(rc, "publish \(topic)")
-        return mid
+        try publish(topic: Array(topic.utf8), payload: payload, qos: qos, retain: retain)
     }
 
     /// The same with the topic as bytes (no NUL): a publisher's hot path builds no String.
@@ -216,7 +211,7 @@ public final class MQTTClient: @unchecked Sendable {
                 }
             }
         }
-        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(operation: "publish", code: rc) }
+        try check(rc, "publish \(String(decoding: topic, as: UTF8.self))")
         return mid
     }
 

@@ -5,12 +5,23 @@ public enum RegistryDirectory {
     public static let files = ["sites.geojson", "agencies.csv", "vehicles.csv", "tasks.csv"]
 
     public static func load(_ dir: String, parser: RegistryParser) throws(RegistryError) -> Registry {
-        var contents: [[UInt8]] = []
+        try parse(read(dir), parser: parser)
+    }
+
+    /// The bytes of the four files, by name.
+    public static func read(_ dir: String) throws(RegistryError) -> [String: [UInt8]] {
+        var contents: [String: [UInt8]] = [:]
         for f in files {
-            do { contents.append(try FileBytes.read(dir + "/" + f)) } catch {
+            do { contents[f] = try FileBytes.read(dir + "/" + f) } catch {
                 throw RegistryError(file: dir + "/" + f, message: "cannot read: \(error.reason)")
             }
         }
-        return try parser.parse(sites: contents[0], agencies: contents[1], vehicles: contents[2], tasks: contents[3])
+        return contents
+    }
+
+    /// The registry those bytes make (all four files present, as `read` gives them).
+    public static func parse(_ contents: [String: [UInt8]], parser: RegistryParser) throws(RegistryError) -> Registry {
+        try parser.parse(sites: contents["sites.geojson"] ?? [], agencies: contents["agencies.csv"] ?? [],
+                         vehicles: contents["vehicles.csv"] ?? [], tasks: contents["tasks.csv"] ?? [])
     }
 }

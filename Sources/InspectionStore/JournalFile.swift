@@ -54,10 +54,7 @@ public final class JournalFile: @unchecked Sendable {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    func segmentPath(_ first: Int64) -> String {
-        let n = String(first)
-        return directory + "/" + String(repeating: "0", count: max(0, 20 - n.count)) + n + ".seg"
-    }
+    func segmentPath(_ first: Int64) -> String { directory + "/" + Timestamp.pad(Int(first), 20) + ".seg" }
 
     private func startSegment() throws {
         if fd >= 0 { close(fd) }

@@ -29,8 +29,6 @@ public struct StoreBatch: Sendable {
     public var processedSeq: Int64?
     /// Positions that make up visits (SPEC §5 evidence).
     public var evidence: [(visitId: String, fixes: [Fix])] = []
-    /// The engine's state after `processedSeq`, when it is time to save it.
-    public var checkpoint: Data?
 
     public init() {}
     public var isEmpty: Bool { visits.isEmpty && alerts.isEmpty && evidence.isEmpty && deadLetters.isEmpty && latePositions.isEmpty && processedSeq == nil }
@@ -265,12 +263,6 @@ public final class Store: Sendable {
             if let seq = b.processedSeq {
                 try db.execute(sql: "INSERT INTO state (key, value) VALUES ('processed_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                                arguments: [seq])
-                if let state = b.checkpoint {
-                    try db.execute(sql: """
-                        INSERT INTO checkpoint (id, seq, saved_at, state) VALUES (1, ?, ?, ?)
-                        ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, saved_at = excluded.saved_at, state = excluded.state
-                        """, arguments: [seq, Millis(Date().timeIntervalSince1970 * 1000), state])
-                }
             }
         }
     }

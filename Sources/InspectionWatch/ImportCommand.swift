@@ -19,10 +19,7 @@ struct ImportCommand: ParsableCommand {
     var store: String?
 
     func run() throws {
-        var c = Configuration()
-        if let config {
-            do { c = try Configuration.load(path: config) } catch { fail(error.description) }
-        }
+        let c = loadConfiguration(config)
         let path = store ?? c.daemon.storePath
         let db: Store
         do { db = try Store(path: path) } catch { fail("\(path): \(error)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import InspectionConfig
 
 @main
 struct InspectionWatch: ParsableCommand {
@@ -14,4 +15,10 @@ func fail(_ message: String) -> Never {
     var err = StandardError()
     print("inspection-watch: " + message, to: &err)
     exitProcess(2)
+}
+
+/// The configuration file, or SPEC's defaults without one; a bad file is a one-line error, exit 2.
+func loadConfiguration(_ path: String?) -> Configuration {
+    guard let path else { return Configuration() }
+    do { return try Configuration.load(path: path) } catch { fail(error.description) }
 }

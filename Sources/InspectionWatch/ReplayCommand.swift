@@ -22,10 +22,7 @@ struct ReplayCommand: ParsableCommand {
     var config: String?
 
     func run() throws {
-        var configuration = Configuration()
-        if let config {
-            do { configuration = try Configuration.load(path: config) } catch { fail(error.description) }
-        }
+        let configuration = loadConfiguration(config)
         let replay = Replay(registryDir: registry, positionFiles: positions, outDir: out,
                             coordinates: configuration.coordinates, settings: configuration.engine)
         let started = MonotonicClock.now()

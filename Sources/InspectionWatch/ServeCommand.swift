@@ -18,8 +18,7 @@ struct ServeCommand: ParsableCommand {
     var config: String
 
     func run() throws {
-        let configuration: Configuration
-        do { configuration = try Configuration.load(path: config) } catch { fail(error.description) }
+        let configuration = loadConfiguration(config)
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = .info

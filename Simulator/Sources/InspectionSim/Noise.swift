@@ -95,7 +95,7 @@ public struct TraceWriter {
             }
             if let s = swap { bytes += s }
             for h in held { bytes += h.line }
-            out.append(("day-" + ScenarioGenerator.pad(d + 1, 2) + ".csv", bytes))
+            out.append(("day-" + Timestamp.pad(d + 1, 2) + ".csv", bytes))
         }
         return out
     }

@@ -81,14 +81,14 @@ struct Planner {
         let (y, mo, d) = Timestamp.civilFromDays(Int(local / 86_400))
         let sod = Int(local % 86_400)
         let sign = offset >= 0 ? "+" : "-"
-        let p = ScenarioGenerator.pad
+        let p = Timestamp.pad
         return "\(p(y, 4))-\(p(mo, 2))-\(p(d, 2))T\(p(sod / 3600, 2)):\(p(sod / 60 % 60, 2)):\(p(sod % 60, 2))\(sign)\(p(abs(offset) / 3600, 2)):\(p(abs(offset) / 60 % 60, 2))"
     }
 
     mutating func addTask(agency: Int, partners: [Int] = [], site: Int32, kind: TaskKind, from: Int, to: Int,
                           announcedDaysBefore: Int?) {
         let s = registry.site(site)
-        tasks.append(TaskRow(id: "T" + ScenarioGenerator.pad(tasks.count + 1, 6), agency: ScenarioGenerator.agencies[agency].id,
+        tasks.append(TaskRow(id: "T" + Timestamp.pad(tasks.count + 1, 6), agency: ScenarioGenerator.agencies[agency].id,
                              partners: partners.map { ScenarioGenerator.agencies[$0].id }, enterprise: s.enterpriseId,
                              site: nil, kind: kind, start: date(from), end: date(to),
                              announced: announcedDaysBefore.map { localTime(from - $0, hour: 9 + Int(rng.next() % 8)) }))

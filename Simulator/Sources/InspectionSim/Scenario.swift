@@ -85,7 +85,7 @@ public enum ScenarioGenerator {
         for (k, c) in chosen.enumerated() {
             let shareWithPrevious = k > 0 && k < singles.count && k % 10 == 1
             if !shareWithPrevious { e += 1 }
-            enterpriseOf[c] = "913302" + pad(e, 11) + "X"
+            enterpriseOf[c] = "913302" + Timestamp.pad(e, 11) + "X"
             let base = catalog.polygons[c].region ?? "city"
             regionOf[c] = base + (catalog.polygons[c].center.lon < medianLon ? "-w" : "-e")
         }
@@ -108,10 +108,10 @@ public enum ScenarioGenerator {
         var vehicleAgency: [Int] = []
         var vehiclesCSV = "vehicle_id,agency_id,plate\n"
         for v in 0..<o.vehicles {
-            let id = "V" + pad(v + 1, 4)
+            let id = "V" + Timestamp.pad(v + 1, 4)
             vehicleIds.append(id)
             vehicleAgency.append(v % agencies.count)
-            vehiclesCSV += "\(id),\(agencies[v % agencies.count].id),浙B·\(pad(v + 1, 5))\n"
+            vehiclesCSV += "\(id),\(agencies[v % agencies.count].id),浙B·\(Timestamp.pad(v + 1, 5))\n"
         }
         // The registry exactly as replay will read it: the ground truth uses its geometry and rules.
         let parser = RegistryParser(calendar: o.settings.calendar, margin: o.settings.siteMarginM)
@@ -150,11 +150,6 @@ public enum ScenarioGenerator {
         (scenario.visits, scenario.alerts) = GroundTruth.compute(tracks: tracks, vehicleIds: vehicleIds, registry: registry,
                                                                  settings: o.settings)
         return scenario
-    }
-
-    static func pad(_ v: Int, _ w: Int) -> String {
-        let s = String(v)
-        return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
     }
 }
 

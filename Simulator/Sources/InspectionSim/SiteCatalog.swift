@@ -86,11 +86,10 @@ struct SiteCatalog {
                 && !interiorPoints(i).isEmpty
         }
         var taken = Set<Int>()
-        var takenList: [Int] = []
         // No taken polygon within the spacing (outline to outline; a building inside a landuse is at 0).
         func clear(_ i: Int, except: Set<Int> = []) -> Bool {
             let reach = all[i].1.box.expanded(byMetres: Self.spacingM)
-            return takenList.allSatisfy { t in
+            return taken.allSatisfy { t in
                 let b = all[t].1.box
                 if except.contains(t) || b.minLat > reach.maxLat || b.maxLat < reach.minLat
                     || b.minLon > reach.maxLon || b.maxLon < reach.minLon { return true }
@@ -107,14 +106,14 @@ struct SiteCatalog {
                 let gap = polygonGapM(a, b)
                 guard gap >= 8 && gap <= 25 else { continue }
                 guard stopPoint(a, awayFrom: b) != nil, stopPoint(b, awayFrom: a) != nil else { continue }
-                chosenPairs.append((a, b)); taken.insert(a); taken.insert(b); takenList += [a, b]
+                chosenPairs.append((a, b)); taken.insert(a); taken.insert(b)
                 break
             }
         }
         var singles: [Int] = []
         for i in usable where singles.count < count && !taken.contains(i) {
             guard clear(i) else { continue }
-            singles.append(i); taken.insert(i); takenList.append(i)
+            singles.append(i); taken.insert(i)
         }
         return (singles, chosenPairs)
     }

@@ -58,7 +58,8 @@ public enum Timestamp {
         return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
     }
 
-    private static func pad(_ v: Int, _ width: Int) -> String {
+    /// `v` in decimal, zeros in front up to `width` digits (dates, ids, file names).
+    public static func pad(_ v: Int, _ width: Int) -> String {
         let s = String(v)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }

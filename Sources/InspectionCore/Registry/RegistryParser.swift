@@ -333,9 +333,9 @@ extension StringProtocol {
     /// without Foundation's per-character Unicode work.
     var trimmingSpaces: String {
         let u = Array(utf8)
-        var a = 0, b = u.count
-        while a < b, u[a] == 32 || u[a] == 9 { a += 1 }
-        while b > a, u[b - 1] == 32 || u[b - 1] == 9 { b -= 1 }
-        return String(decoding: u[a..<b], as: UTF8.self)
+        return u.withUnsafeBufferPointer { b in
+            let (s, e) = NumberParsing.trimmed(b, 0, b.count)
+            return String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self)
+        }
     }
 }

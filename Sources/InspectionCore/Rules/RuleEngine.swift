@@ -43,7 +43,7 @@ public struct RuleEngine: Sendable {
         // Fields read in place: an enterprise with hundreds of tasks costs no copies of them.
         for i in list.indices where v.start <= list[i].end + slack && v.at >= list[i].start - slack
             && list[i].status == .active && (list[i].siteId == nil || list[i].siteId == v.site.id)
-            && (list[i].agencyId == agency || list[i].partnerAgencyIds.contains(agency)) {
+            && list[i].involves(agency: agency) {
             out.append(list[i])
         }
         return out
