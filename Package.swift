@@ -39,14 +39,17 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        // The daemon's HTTP side (Hummingbird): health and Prometheus metrics; the API comes here.
+        // The daemon's HTTP side (Hummingbird): the supervision API, its OpenAPI document, the web
+        // page, health and Prometheus metrics.
         .target(
             name: "InspectionHTTP",
             dependencies: [
+                "InspectionCore", "InspectionConfig", "InspectionStore", "InspectionDaemon",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            resources: [.embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/index.html")]
         ),
         // Configuration file (YAML) → typed settings, with errors that name the setting.
         .target(
@@ -96,6 +99,12 @@ let package = Package(
             name: "InspectionDaemonTests",
             dependencies: ["InspectionDaemon", "InspectionStore", "InspectionMQTT", "InspectionReplay", "InspectionCore",
                            "InspectionConfig", "InspectionSim", "InspectionTestSupport"]
+        ),
+        .testTarget(
+            name: "InspectionHTTPTests",
+            dependencies: ["InspectionHTTP", "InspectionDaemon", "InspectionStore", "InspectionConfig", "InspectionCore",
+                           "InspectionMQTT", "InspectionSim", "InspectionTestSupport", .product(name: "Yams", package: "Yams"),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .testTarget(
             name: "InspectionSimTests",

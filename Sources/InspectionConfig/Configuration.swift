@@ -132,6 +132,27 @@ public struct Configuration: Sendable, Equatable {
         var http = try top.section("http")
         if let v = try http.string("host") { c.daemon.httpHost = v }
         if let v = try http.int("port", min: 0, max: 65535) { c.daemon.httpPort = v }
+        if let v = try http.string("tiles") { c.daemon.tileURL = v.isEmpty ? nil : v }
+        if let v = try http.string("leaflet_dir") { c.daemon.leafletDir = v }
+        if let list = try http.list("tokens") {
+            var seen = Set<String>()
+            for var t in list {
+                guard let name = try t.string("name"), !name.isEmpty else { throw t.fail("name", "required: it is recorded with every change") }
+                guard let roleText = try t.string("role") else { throw t.fail("role", "required") }
+                guard let role = APIToken.Role(rawValue: roleText) else {
+                    throw t.fail("role", "\"\(roleText)\" is not one of " + APIToken.Role.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                guard let token = try t.string("token"), token.utf8.count >= 16 else {
+                    throw t.fail("token", "required, at least 16 characters")
+                }
+                guard seen.insert(token).inserted else { throw t.fail("token", "the same token is given twice") }
+                let agency = try t.string("agency_id")
+                if role == .agency && (agency ?? "").isEmpty { throw t.fail("agency_id", "required for role agency") }
+                if role != .agency && agency != nil { throw t.fail("agency_id", "only for role agency") }
+                try t.rejectUnknown()
+                c.daemon.apiTokens.append(APIToken(name: name, role: role, agencyId: agency, token: token))
+            }
+        }
         try http.rejectUnknown()
 
         var store = try top.section("store")

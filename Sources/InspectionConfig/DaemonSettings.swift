@@ -28,6 +28,34 @@ public struct DaemonSettings: Sendable, Equatable {
     /// Where `/health` and `/metrics` (and the API) listen; port 0: no HTTP.
     public var httpHost = "127.0.0.1"
     public var httpPort = 8470
+    /// Who may use the API (nobody when empty: every API call is 401).
+    public var apiTokens: [APIToken] = []
+    /// A base-map tile URL for the web page (`{z}/{x}/{y}`); none: the page draws on a plain ground.
+    public var tileURL: String?
+    /// Where Leaflet is (Debian's libjs-leaflet); the page loads nothing from the internet.
+    public var leafletDir = "/usr/share/javascript/leaflet"
 
     public init() {}
+}
+
+/// A bearer token of the HTTP API and what it may do.
+public struct APIToken: Sendable, Equatable {
+    public enum Role: String, Sendable, CaseIterable {
+        /// Everything: alerts, tasks of every agency, registry reload.
+        case supervisor
+        /// Bound to one agency: sees its own visits and alerts, registers and amends its own tasks.
+        case agency
+        /// Reads everything, changes nothing.
+        case readonly
+    }
+
+    /// Recorded as the actor of every change made with it.
+    public var name: String
+    public var role: Role
+    public var agencyId: String?
+    public var token: String
+
+    public init(name: String, role: Role, agencyId: String? = nil, token: String) {
+        self.name = name; self.role = role; self.agencyId = agencyId; self.token = token
+    }
 }

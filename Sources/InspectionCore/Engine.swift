@@ -112,6 +112,53 @@ public struct Engine: Sendable {
         openVisits = moved
     }
 
+    /// Adds, amends or cancels one task (the daemon's API); what it changes for visits already
+    /// seen is `rematch`'s.
+    public mutating func upsertTask(_ task: InspectionTask) { registry.upsert(task) }
+
+    /// A visit as the store keeps it, for `rematch`.
+    public struct SeenVisit: Sendable {
+        public var visitId: String
+        public var vehicleId: String
+        public var agencyId: String?
+        public var siteId: String
+        public var enterpriseId: String
+        public var start: Millis
+        public var openedAt: Millis
+
+        public init(visitId: String, vehicleId: String, agencyId: String?, siteId: String, enterpriseId: String,
+                    start: Millis, openedAt: Millis) {
+            self.visitId = visitId; self.vehicleId = vehicleId; self.agencyId = agencyId; self.siteId = siteId
+            self.enterpriseId = enterpriseId; self.start = start; self.openedAt = openedAt
+        }
+    }
+
+    /// Task matching and the rules again for every visit seen at `enterprise` (SPEC §4.2–4.4),
+    /// in the order they opened: each visit's task and occasion now, and every alert they raise
+    /// now (silent-tracker alerts do not depend on tasks and are not among them). Open visits
+    /// take their new task and occasion, so they close with them.
+    public mutating func rematch(enterprise: String, visits: [SeenVisit]) -> (assignments: [String: VisitAssignment], alerts: [AlertRecord]) {
+        let ordered = visits.sorted { $0.openedAt != $1.openedAt ? $0.openedAt < $1.openedAt : byteOrder($0.visitId, $1.visitId) }
+        let facts = ordered.map { v in
+            // A site gone from the registry since keeps its id; its region is no longer known.
+            let site = registry.siteNumbers[v.siteId].map(registry.site) ?? Site(id: v.siteId, enterpriseId: v.enterpriseId)
+            return RuleEngine.VisitFacts(visitId: v.visitId, vehicleId: v.vehicleId, agencyId: v.agencyId, site: site,
+                                         start: v.start, at: v.openedAt)
+        }
+        var assignments: [String: VisitAssignment] = [:]
+        var alerts: [AlertRecord] = []
+        for r in rules.rematch(enterprise: enterprise, visits: facts, registry: registry) {
+            assignments[r.visitId] = r.assignment
+            alerts += r.alerts
+        }
+        for (key, record) in openVisits {
+            guard let a = assignments[record.visitId] else { continue }
+            openVisits[key]?.taskId = a.taskId
+            openVisits[key]?.occasionId = a.occasionId
+        }
+        return (assignments, alerts)
+    }
+
     /// The state to resume from after a restart: every vehicle's filters and open stay, the open
     /// visits, the occasions the rules count with, the counters. Sites are named by id, so it can
     /// be restored under a registry that changed meanwhile.

@@ -19,16 +19,23 @@ import Logging
 public final class Daemon: @unchecked Sendable {
     let configuration: Configuration
     let logger: Logger
+    /// The database: the daemon writes it, the HTTP API reads it (WAL: readers never wait).
+    public let store: Store
+    /// Alerts raised and status changes, live (the API's event stream).
+    public let feed = AlertFeed()
     private let stopping = Atomic(false)
-    private let reloading = Atomic(false)
-    private var queue: IngestQueue?
+    private let queueRef = Atomic<IngestQueue?>(nil)
+    private let commands = CommandQueue()
     private let healthState = HealthState()
 
-    /// Logs with fixed messages and the data in metadata (`iw.*`, `mqtt.*`); the executable
-    /// chooses where they go (`LoggingSystem.bootstrap`).
-    public init(configuration: Configuration, logger: Logger) {
+    /// Opens the store (migrating it). Logs with fixed messages and the data in metadata
+    /// (`iw.*`, `mqtt.*`); the executable chooses where they go (`LoggingSystem.bootstrap`).
+    public init(configuration: Configuration, logger: Logger) throws(Failure) {
         self.configuration = configuration
         self.logger = logger
+        do { store = try Store(path: configuration.daemon.storePath) } catch {
+            throw .store("\(configuration.daemon.storePath): \(error)")
+        }
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -48,7 +55,7 @@ public final class Daemon: @unchecked Sendable {
     /// Asks the run loop to finish: drain, stop, return.
     public func stop() {
         stopping.set(true)
-        queue?.poke()
+        queueRef.get()?.poke()
     }
 
     /// What `/health` says: connected to the broker, the store writable, how far behind.
@@ -56,8 +63,17 @@ public final class Daemon: @unchecked Sendable {
 
     /// Asks the run loop to read the registry files again (SIGHUP).
     public func reload() {
-        reloading.set(true)
-        queue?.poke()
+        _ = commands.push(.reload(by: Caller(name: "SIGHUP", agencyId: nil)), reply: nil)
+        queueRef.get()?.poke()
+    }
+
+    /// A task change or a reload, carried out by the engine's thread between batches; returns
+    /// once it is committed (its alerts queued for publishing).
+    public func submit(_ command: Command) async -> Result<CommandResult, CommandError> {
+        await withCheckedContinuation { continuation in
+            let taken = commands.push(command) { continuation.resume(returning: $0) }
+            if taken { queueRef.get()?.poke() } else { continuation.resume(returning: .failure(.failed("the daemon is stopping"))) }
+        }
     }
 
     /// The registry from the store, after importing `registry.dir` when it is set.
@@ -75,8 +91,7 @@ public final class Daemon: @unchecked Sendable {
     public func run() throws(Failure) {
         let c = configuration
         let d = c.daemon
-        let store: Store
-        do { store = try Store(path: d.storePath) } catch { throw .store("\(d.storePath): \(error)") }
+        let store = self.store
         let registry = try loadRegistry(store)
         let journal: JournalFile
         var processor: JournalProcessor
@@ -153,7 +168,15 @@ public final class Daemon: @unchecked Sendable {
             for s in d.subscriptions { try client.subscribe(s.filter, qos: 1) }
             try client.start()
         } catch { throw .mqtt(error) }
-        self.queue = queue
+        queueRef.set(queue)
+        let executor = CommandExecutor(configuration: c, store: store, loadRegistry: { () throws(Failure) -> Registry in
+            try self.loadRegistry(store)
+        })
+        let feed = self.feed
+        func commit(_ batch: StoreBatch) throws {
+            try store.commit(batch)
+            feed.publish(batch.alerts.map { .alert($0.record) })
+        }
 
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         notifier.notify("READY=1")
@@ -178,28 +201,43 @@ public final class Daemon: @unchecked Sendable {
                     client.stop()  // nothing more arrives; what was received is in the queue
                     var rest = queue.take(max: Int.max, until: Date())
                     while !rest.isEmpty {
-                        try store.commit(batch)
+                        try commit(batch)
                         batch = processor.process(rest)
                         rest = queue.take(max: Int.max, until: Date())
                     }
                 }
                 let periodic = Date().timeIntervalSince(lastCheckpoint) * 1000 >= Double(d.checkpointInterval)
                 var checkpointNow = finishing
-                if reloading.get() {
-                    reloading.set(false)
-                    do {
-                        let fresh = try loadRegistry(store)
-                        try store.commit(batch)
-                        batch = processor.replaceRegistry(fresh)
-                        // The journal before this point was read under the old registry: checkpoint
-                        // now, so that a restart never reads it again under the new one.
+                try commit(batch)
+                // Task changes and reloads, in the order they came. The journal before this point
+                // was read under the old tasks: a checkpoint now means a restart never reads it
+                // again under the new ones.
+                for (command, reply) in commands.takeAll() {
+                    let result = executor.execute(command, processor: &processor)
+                    switch result {
+                    case .success(let r):
+                        var events = r.rematch.raised.map { FeedEvent.alert($0) }
+                        for change in r.rematch.withdrawn + r.rematch.reopened {
+                            events.append(.status(change, agencyId: (try? store.alertAgency(change.alertId)) ?? nil))
+                        }
+                        feed.publish(events)
+                        if let reg = r.registry {
+                            logger.notice("registry reloaded", metadata: ["iw.sites": "\(reg.sites)", "iw.vehicles": "\(reg.vehicles)", "iw.tasks": "\(reg.tasks)",
+                                                                         "iw.alerts_raised": "\(r.rematch.raised.count)", "iw.alerts_withdrawn": "\(r.rematch.withdrawn.count)"])
+                        }
+                        if let t = r.task {
+                            logger.notice("task changed", metadata: ["iw.task": "\(t.task.id)", "iw.by": "\(t.updatedBy)", "iw.status": "\(t.task.status.rawValue)",
+                                                                    "iw.visits_rematched": "\(r.rematch.visitsChanged)", "iw.alerts_raised": "\(r.rematch.raised.count)",
+                                                                    "iw.alerts_withdrawn": "\(r.rematch.withdrawn.count)"])
+                        }
                         checkpointNow = true
-                        logger.notice("registry reloaded", metadata: ["iw.sites": "\(fresh.sites.count)", "iw.vehicles": "\(fresh.vehicles.count)", "iw.tasks": "\(fresh.tasks.count)"])
-                    } catch let e as Failure {
-                        logger.error("registry not reloaded; the previous one stays", metadata: ["iw.error": "\(e)"])
+                    case .failure(let e):
+                        if case .reload = command {
+                            logger.error("registry not reloaded; the previous one stays", metadata: ["iw.error": "\(e)"])
+                        }
                     }
+                    reply?(result)
                 }
-                try store.commit(batch)
                 // A checkpoint follows the outputs it covers. It is encoded and written off this
                 // thread (the engine is a value: the copy taken here is the state after `lastSeq`,
                 // whatever comes next); on SIGTERM and SIGHUP it is waited for.
@@ -242,6 +280,8 @@ public final class Daemon: @unchecked Sendable {
             }
             if finishing { break }
         }
+        commands.close()
+        feed.finish()
         notifier.notify("STOPPING=1")
         logger.notice("stopped", metadata: ["iw.checkpoint_seq": "\(processor.lastSeq)", "iw.queue_full_waits": "\(queue.fullWaits)"])
     }

@@ -14,6 +14,7 @@ final class IngestQueue: @unchecked Sendable {
     private var closed = false
     private var consumerWaiting = false
     private(set) var highWater = 0
+    private var poked = false
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -37,9 +38,10 @@ final class IngestQueue: @unchecked Sendable {
         cond.lock()
         defer { cond.unlock() }
         consumerWaiting = true
-        while items.count == head {
+        while items.count == head && !poked {
             if !cond.wait(until: deadline) { break }
         }
+        poked = false
         consumerWaiting = false
         if gather > 0 && items.count > head && items.count - head < max {
             let until = Date().addingTimeInterval(gather)
@@ -59,6 +61,6 @@ final class IngestQueue: @unchecked Sendable {
     /// From now on `push` never waits (the daemon is stopping and drains what comes).
     func close() { cond.withLock { closed = true; cond.broadcast() } }
 
-    /// Wakes a waiting `take` (a stop or reload request).
-    func poke() { cond.withLock { cond.broadcast() } }
+    /// Wakes a waiting `take`, or makes the next one return at once (a stop, reload or command).
+    func poke() { cond.withLock { poked = true; cond.broadcast() } }
 }

@@ -86,6 +86,15 @@ public struct JournalProcessor {
         return batch
     }
 
+    /// Changes the engine through `body` on a copy, taken only if `body` returns (a command
+    /// whose store write failed leaves the engine as it was).
+    mutating func withEngine<T>(_ body: (inout Engine) throws -> T) rethrows -> T {
+        var copy = engine
+        let result = try body(&copy)
+        engine = copy
+        return result
+    }
+
     private mutating func drain(into batch: inout StoreBatch) {
         batch.visits += out.opened
         batch.visits += out.closed

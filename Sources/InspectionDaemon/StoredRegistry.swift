@@ -10,7 +10,7 @@ import InspectionStore
 public enum StoredRegistry {
     static let tasksHeader = "task_id,agency_id,partner_agency_ids,enterprise_id,site_id,kind,start,end,announced_at,cross_region,status\n"
 
-    static func parser(_ c: Configuration) -> RegistryParser {
+    public static func parser(_ c: Configuration) -> RegistryParser {
         RegistryParser(coordinates: c.coordinates, calendar: c.engine.calendar, margin: c.engine.siteMarginM)
     }
 

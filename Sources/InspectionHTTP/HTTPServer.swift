@@ -1,32 +1,38 @@
 import Foundation
 import Hummingbird
+import InspectionConfig
+import InspectionDaemon
 import Logging
 import Prometheus
 
-/// The daemon's HTTP side: `GET /health` and `GET /metrics` (Prometheus text format) for now;
-/// the supervision office's API is added here.
+/// The daemon's HTTP side: the supervision office's API under `/api/v1` (bearer tokens), its
+/// OpenAPI document, the web page, and `/health` and `/metrics` (Prometheus text format) without
+/// a token, for systemd, load balancers and scrapers on the host.
 public struct HTTPServer: Sendable {
-    public struct Health: Sendable {
-        public var ok: Bool
-        public var detail: [String: String]
-        public init(ok: Bool, detail: [String: String]) { self.ok = ok; self.detail = detail }
-    }
-
     public let host: String
     public let port: Int
     let metrics: PrometheusCollectorRegistry
-    let health: @Sendable () -> Health
+    let daemon: Daemon
+    let configuration: Configuration
     let logger: Logger
 
-    public init(host: String, port: Int, metrics: PrometheusCollectorRegistry, logger: Logger,
-                health: @escaping @Sendable () -> Health) {
-        self.host = host; self.port = port; self.metrics = metrics; self.logger = logger; self.health = health
+    public init(configuration: Configuration, daemon: Daemon, metrics: PrometheusCollectorRegistry, logger: Logger) {
+        self.configuration = configuration
+        self.host = configuration.daemon.httpHost
+        self.port = configuration.daemon.httpPort
+        self.daemon = daemon
+        self.metrics = metrics
+        self.logger = logger
     }
 
-    func application() -> some ApplicationProtocol {
+    /// The OpenAPI document of the API (kept in the repository, served at /api/v1/openapi.yaml).
+    public static var openAPIDocument: [UInt8] { PackageResources.openapi_yaml }
+
+    /// The routes and the method+path of each API route.
+    public func router() -> (Router<BasicRequestContext>, [RouteSpec]) {
         let router = Router()
         let metrics = self.metrics
-        let health = self.health
+        let daemon = self.daemon
         router.get("/metrics") { _, _ -> Response in
             var buffer: [UInt8] = []
             metrics.emit(into: &buffer)
@@ -34,17 +40,27 @@ public struct HTTPServer: Sendable {
                             body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
         router.get("/health") { _, _ -> Response in
-            let h = health()
+            let h = daemon.health()
             let body = try JSONSerialization.data(withJSONObject: ["status": h.ok ? "ok" : "degraded", "detail": h.detail],
                                                   options: [.sortedKeys])
             return Response(status: h.ok ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
+        router.get("/api/v1/openapi.yaml") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/yaml"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: Self.openAPIDocument)))
+        }
+        WebPage(leafletDir: configuration.daemon.leafletDir, tileURL: configuration.daemon.tileURL).register(on: router)
+        let api = SupervisionAPI(store: daemon.store, daemon: daemon, access: Access(tokens: configuration.daemon.apiTokens),
+                                 calendar: configuration.engine.calendar,
+                                 shapes: SiteShapes(store: daemon.store, parser: StoredRegistry.parser(configuration)))
+        let routes = api.register(on: router)
+        return (router, routes)
     }
 
     /// Serves until the task is cancelled. Signals stay with the daemon (none are taken here).
     public func run() async throws {
-        try await application().runService(gracefulShutdownSignals: [])
+        let app = Application(router: router().0, configuration: .init(address: .hostname(host, port: port)), logger: logger)
+        try await app.runService(gracefulShutdownSignals: [])
     }
 }

@@ -125,6 +125,27 @@ public final class Store: Sendable {
                 CREATE INDEX tasks_by_enterprise ON tasks(enterprise_id);
                 """)
         }
+        m.registerMigration("v5: alert status withdrawn, lookups by enterprise and agency") { db in
+            // SQLite cannot change a CHECK constraint: the table is rebuilt (its references are by name).
+            try db.execute(sql: """
+                CREATE TABLE alerts_new (
+                    alert_id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL, severity TEXT NOT NULL, at INTEGER NOT NULL,
+                    enterprise_id TEXT NOT NULL, site_id TEXT NOT NULL, agency_id TEXT, vehicle_id TEXT NOT NULL,
+                    visit_id TEXT, task_id TEXT, detail TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'open'
+                        CHECK (status IN ('open', 'acknowledged', 'resolved', 'dismissed', 'withdrawn')));
+                INSERT INTO alerts_new SELECT * FROM alerts;
+                DROP TABLE alerts;
+                ALTER TABLE alerts_new RENAME TO alerts;
+                CREATE INDEX alerts_by_at ON alerts(at);
+                CREATE INDEX alerts_by_enterprise ON alerts(enterprise_id);
+                CREATE INDEX alerts_by_agency ON alerts(agency_id, at);
+                CREATE INDEX alert_status_by_alert ON alert_status(alert_id, id);
+                CREATE INDEX visits_by_enterprise ON visits(enterprise_id);
+                CREATE INDEX visits_by_agency ON visits(agency_id, start);
+                """)
+        }
         return m
     }
 
@@ -163,34 +184,16 @@ public final class Store: Sendable {
                              t.start, t.end, t.announcedAt, t.crossRegion, t.status.rawValue, source, at, actor])
     }
 
+    /// When the registry files were last imported (nil before the first import).
+    public func registryImportedAt() async throws -> Millis? {
+        try await pool.read { db in try Millis.fetchOne(db, sql: "SELECT max(imported_at) FROM registry_files") }
+    }
+
     /// The stored registry files, or nil before the first import.
     public func storedRegistryFiles() throws -> [String: [UInt8]]? {
         let rows = try pool.read { db in try Row.fetchAll(db, sql: "SELECT name, bytes FROM registry_files") }
         guard !rows.isEmpty else { return nil }
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as String, [UInt8]($0["bytes"] as Data)) })
-    }
-
-    /// Every stored task.
-    public func tasks() throws -> [InspectionTask] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM tasks ORDER BY task_id").map { r in
-                let partners: String = r["partner_agency_ids"]
-                return InspectionTask(id: r["task_id"], agencyId: r["agency_id"],
-                                      partnerAgencyIds: partners.split(separator: ";").map(String.init),
-                                      enterpriseId: r["enterprise_id"], siteId: r["site_id"],
-                                      kind: TaskKind(rawValue: r["kind"]) ?? .planned, start: r["start"], end: r["end"],
-                                      announcedAt: r["announced_at"], crossRegion: r["cross_region"],
-                                      status: InspectionTask.Status(rawValue: r["status"]) ?? .active)
-            }
-        }
-    }
-
-    /// The positions that make a visit, in time order.
-    public func evidence(visitId: String) throws -> [Fix] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT ts, lat, lon FROM visit_positions WHERE visit_id = ? ORDER BY ts", arguments: [visitId])
-                .map { Fix(ts: $0["ts"], lat: $0["lat"], lon: $0["lon"]) }
-        }
     }
 
     // MARK: checkpoint
@@ -229,17 +232,7 @@ public final class Store: Sendable {
                                      v.taskId, v.occasionId, v.openedAt])
             }
             for (a, topic) in b.alerts {
-                try db.execute(sql: """
-                    INSERT OR IGNORE INTO alerts (alert_id, kind, severity, at, enterprise_id, site_id, agency_id, vehicle_id, visit_id, task_id, detail)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [a.alertId, a.kind.rawValue, a.severity.rawValue, a.at, a.enterpriseId, a.siteId, a.agencyId,
-                                     a.vehicleId, a.visitId, a.taskId, a.detail.serialized])
-                if db.changesCount > 0 {
-                    try db.execute(sql: "INSERT INTO alert_status (alert_id, at, status, actor) VALUES (?, ?, 'open', 'engine')",
-                                   arguments: [a.alertId, a.at])
-                    try db.execute(sql: "INSERT OR IGNORE INTO outbox (alert_id, topic, payload) VALUES (?, ?, ?)",
-                                   arguments: [a.alertId, topic, Data(a.json.serialized.utf8)])
-                }
+                try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db)
             }
             if !b.evidence.isEmpty {
                 // Idempotent: the journal after a checkpoint may be processed again after a restart.

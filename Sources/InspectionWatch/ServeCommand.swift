@@ -27,7 +27,8 @@ struct ServeCommand: ParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "inspection-watch")
-        let daemon = Daemon(configuration: configuration, logger: logger)
+        let daemon: Daemon
+        do { daemon = try Daemon(configuration: configuration, logger: logger) } catch { fail(error.description) }
         signal(SIGPIPE, SIG_IGN)  // a broker or HTTP client gone away is an error to handle, not a death
         // SIGTERM (systemd stop) and SIGINT: drain and stop. SIGHUP: read the registry again.
         var sources: [DispatchSourceSignal] = []
@@ -40,10 +41,7 @@ struct ServeCommand: ParsableCommand {
         }
         let d = configuration.daemon
         if d.httpPort > 0 {
-            let server = HTTPServer(host: d.httpHost, port: d.httpPort, metrics: registry, logger: logger) {
-                let h = daemon.health()
-                return HTTPServer.Health(ok: h.ok, detail: h.detail)
-            }
+            let server = HTTPServer(configuration: configuration, daemon: daemon, metrics: registry, logger: logger)
             // The HTTP side runs beside the daemon's threads; if it cannot listen, ingest goes on.
             Task.detached {
                 do { try await server.run() } catch {

@@ -27,6 +27,20 @@ public struct SiteGeometry: Sendable {
         stride(from: 0, to: points.count, by: 2).map { LatLon(lat: lat0 + points[$0 + 1] / ky, lon: lon0 + points[$0] / kx) }
     }
 
+    /// Each ring's vertices in degrees, in the order given (for display; not a hot path).
+    public var rings: [[LatLon]] {
+        (0..<max(0, ringStarts.count - 1)).map { r in
+            (Int(ringStarts[r])..<Int(ringStarts[r + 1])).map { i in
+                LatLon(lat: lat0 + points[2 * i + 1] / ky, lon: lon0 + points[2 * i] / kx)
+            }
+        }
+    }
+
+    /// Centre and radius of a circle site (nil for polygons).
+    public var circle: (center: LatLon, radiusM: Double)? {
+        form == .circle ? (LatLon(lat: lat0, lon: lon0), radius) : nil
+    }
+
     /// A circle of `radiusM` metres around a point.
     public init(center: LatLon, radiusM: Double) {
         form = .circle

@@ -7,6 +7,8 @@ public enum JSONValue: Sendable, Equatable {
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
+    /// JSON text written as it is (a stored alert's detail).
+    case raw(String)
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
@@ -17,6 +19,7 @@ public enum JSONValue: Sendable, Equatable {
         case let (.string(x), .string(y)): return x == y
         case let (.array(x), .array(y)): return x == y
         case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case let (.raw(x), .raw(y)): return x == y
         default: return false
         }
     }
@@ -39,6 +42,7 @@ public enum JSONValue: Sendable, Equatable {
                 if d == d.rounded() && abs(d) < 1e15 { out.append(contentsOf: String(Int64(d)).utf8) } else { out.append(contentsOf: "\(d)".utf8) }
             } else { out.append(contentsOf: "null".utf8) }
         case .string(let s): Self.writeString(s, to: &out)
+        case .raw(let s): out.append(contentsOf: s.utf8)
         case .array(let a):
             out.append(91)
             for (i, v) in a.enumerated() { if i > 0 { out.append(44) }; v.write(to: &out) }

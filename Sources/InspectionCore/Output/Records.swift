@@ -53,6 +53,13 @@ public struct AlertRecord: Sendable, Equatable {
     public var taskId: String?
     public var detail: JSONValue
 
+    public init(alertId: String, kind: AlertKind, severity: Severity, at: Millis, enterpriseId: String, siteId: String,
+                agencyId: String?, vehicleId: String, visitId: String?, taskId: String?, detail: JSONValue) {
+        self.alertId = alertId; self.kind = kind; self.severity = severity; self.at = at; self.enterpriseId = enterpriseId
+        self.siteId = siteId; self.agencyId = agencyId; self.vehicleId = vehicleId; self.visitId = visitId
+        self.taskId = taskId; self.detail = detail
+    }
+
     public var json: JSONValue {
         .object([
             ("alert_id", .string(alertId)),

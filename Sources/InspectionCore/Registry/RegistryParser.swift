@@ -258,6 +258,7 @@ public struct RegistryParser {
 public struct TaskFieldError: Error, Sendable, Equatable {
     public var field: String
     public var message: String
+    public init(field: String, message: String) { self.field = field; self.message = message }
 }
 
 /// Validation of one task from its text fields (SPEC §2), shared by every way tasks arrive.

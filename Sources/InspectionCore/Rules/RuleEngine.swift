@@ -32,6 +32,40 @@ public struct RuleEngine: Sendable {
         public var site: Site
         public var start: Millis
         public var at: Millis
+
+        public init(visitId: String, vehicleId: String, agencyId: String?, site: Site, start: Millis, at: Millis) {
+            self.visitId = visitId; self.vehicleId = vehicleId; self.agencyId = agencyId; self.site = site
+            self.start = start; self.at = at
+        }
+    }
+
+    /// The rules applied again to every visit at one enterprise, after its tasks changed (a task
+    /// registered late, amended or cancelled): its occasions are forgotten and the visits, in the
+    /// order given (event order), open again. Returns each visit's new task and occasion and the
+    /// alerts the visits raise now; the caller compares them with what was said before.
+    public mutating func rematch(enterprise: String, visits: [VisitFacts], registry: Registry)
+        -> [(visitId: String, assignment: VisitAssignment, alerts: [AlertRecord])] {
+        forget(enterprise: enterprise)
+        return visits.map { v in
+            let (assignment, alerts) = visitOpened(v, registry: registry)
+            return (v.visitId, assignment, alerts)
+        }
+    }
+
+    /// Drops the occasions at one enterprise (the numbers of the others are compacted).
+    private mutating func forget(enterprise: String) {
+        guard let drop = occasionsAt.removeValue(forKey: enterprise), !drop.isEmpty else { return }
+        let dropped = Set(drop)
+        var newNumber = [Int](repeating: -1, count: occasions.count)
+        var kept: [Occasion] = []
+        kept.reserveCapacity(occasions.count - dropped.count)
+        for i in occasions.indices where !dropped.contains(i) {
+            newNumber[i] = kept.count
+            kept.append(occasions[i])
+        }
+        occasions = kept
+        occasionByKey = occasionByKey.compactMapValues { newNumber[$0] >= 0 ? newNumber[$0] : nil }
+        for (e, list) in occasionsAt { occasionsAt[e] = list.map { newNumber[$0] } }
     }
 
     /// Tasks covering a visit (SPEC §4.2), the winner first: earliest start, then lower task_id.

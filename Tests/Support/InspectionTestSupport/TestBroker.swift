@@ -143,11 +143,21 @@ public final class Collected<T>: @unchecked Sendable {
 /// `GET path` on 127.0.0.1:port over a plain socket (HTTP/1.0): the status code and the body,
 /// or nil when nothing listens.
 public func httpGet(port: Int32, _ path: String) -> (status: Int, body: String)? {
+    httpRequest(port: port, "GET", path)
+}
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`): the status and the body.
+public func httpRequest(port: Int32, _ method: String, _ path: String, token: String? = nil,
+                        body: String? = nil) -> (status: Int, body: String)? {
     guard let fd = connectLoopback(port) else { return nil }
     defer { close(fd) }
-    var timeout = timeval(tv_sec: 5, tv_usec: 0)  // never hang a test on a server that keeps the connection
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)  // never hang a test on a server that keeps the connection
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    if let token { head += "Authorization: Bearer \(token)\r\n" }
+    let payload = Array((body ?? "").utf8)
+    if body != nil { head += "Content-Type: application/json\r\nContent-Length: \(payload.count)\r\n" }
+    let request = Array((head + "\r\n").utf8) + payload
     guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else { return nil }
     var response: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65_536)

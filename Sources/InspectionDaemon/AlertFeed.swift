@@ -1,0 +1,59 @@
+import Foundation
+import InspectionCore
+import InspectionStore
+
+/// What the live stream carries: an alert raised, or an alert's status changed.
+public enum FeedEvent: Sendable {
+    case alert(AlertRecord)
+    case status(StatusChange, agencyId: String?)
+
+    /// The agency an event concerns (an agency's token sees only its own).
+    public var agencyId: String? {
+        switch self {
+        case .alert(let a): return a.agencyId
+        case .status(_, let agency): return agency
+        }
+    }
+}
+
+/// Hands each event to every live subscriber (the HTTP API's Server-Sent Events). A subscriber
+/// that does not keep up loses the oldest events beyond `buffer`, never slows the engine.
+public final class AlertFeed: @unchecked Sendable {
+    private let lock = NSLock()
+    private var subscribers: [Int: AsyncStream<FeedEvent>.Continuation] = [:]
+    private var next = 0
+    let buffer: Int
+
+    public init(buffer: Int = 1000) { self.buffer = buffer }
+
+    public var subscriberCount: Int { lock.withLock { subscribers.count } }
+
+    public func subscribe() -> AsyncStream<FeedEvent> {
+        let (stream, continuation) = AsyncStream<FeedEvent>.makeStream(bufferingPolicy: .bufferingNewest(buffer))
+        let id = lock.withLock { () -> Int in
+            next += 1
+            subscribers[next] = continuation
+            return next
+        }
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            _ = self.lock.withLock { self.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    public func publish(_ events: [FeedEvent]) {
+        guard !events.isEmpty else { return }
+        let targets = lock.withLock { Array(subscribers.values) }
+        for c in targets { for e in events { c.yield(e) } }
+    }
+
+    /// Ends every stream (the daemon stops).
+    public func finish() {
+        let targets = lock.withLock { () -> [AsyncStream<FeedEvent>.Continuation] in
+            defer { subscribers.removeAll() }
+            return Array(subscribers.values)
+        }
+        for c in targets { c.finish() }
+    }
+}

@@ -1,0 +1,353 @@
+import Foundation
+import Hummingbird
+import InspectionConfig
+import InspectionCore
+import InspectionDaemon
+import InspectionStore
+
+/// A route as the OpenAPI document names it (`/api/v1/alerts/{alert_id}`).
+public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
+    public var method: String
+    public var path: String
+    public var description: String { "\(method) \(path)" }
+    public init(method: String, path: String) { self.method = method; self.path = path }
+}
+
+/// The supervision office's API (SPEC §5): alerts, visits, tasks, registry reload, statistics and
+/// the live stream, under `/api/v1`, each call with a bearer token. Reads go to the store (WAL:
+/// they never wait for the engine); changes to tasks and the registry go to the engine's thread,
+/// which answers once they are committed.
+struct SupervisionAPI: Sendable {
+    let store: Store
+    let daemon: Daemon
+    let access: Access
+    let calendar: LocalCalendar
+    let shapes: SiteShapes
+
+    typealias Handler = @Sendable (Request, BasicRequestContext, Principal) async throws(APIError) -> Response
+
+    /// Every route, registered on `router` and listed (the OpenAPI document is checked against the list).
+    func register(on router: Router<BasicRequestContext>) -> [RouteSpec] {
+        var table: [RouteSpec] = []
+        func add(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+            table.append(RouteSpec(method: method.rawValue, path: path))
+            // OpenAPI's {name} is Hummingbird's :name.
+            let hb = path.split(separator: "/").map { $0.hasPrefix("{") ? ":" + $0.dropFirst().dropLast() : $0 }.joined(separator: "/")
+            let access = self.access
+            router.on(RouterPath("/" + hb), method: method) { request, context -> Response in
+                do {
+                    let principal = try access.principal(request)
+                    return try await handler(request, context, principal)
+                } catch let e as APIError {
+                    return APIValues.response(e)
+                } catch {
+                    context.logger.error("api call failed", metadata: ["iw.path": "\(request.uri.path)", "iw.error": "\(error)"])
+                    return APIValues.response(APIError(status: .internalServerError, message: "internal error: \(error)"))
+                }
+            }
+        }
+        add(.get, "/api/v1/me", me)
+        add(.get, "/api/v1/alerts", listAlerts)
+        add(.get, "/api/v1/alerts/{alert_id}", alertDetail)
+        add(.get, "/api/v1/alerts/{alert_id}/history", alertHistory)
+        add(.post, "/api/v1/alerts/{alert_id}/acknowledge", acknowledge)
+        add(.post, "/api/v1/alerts/{alert_id}/resolve", resolve)
+        add(.post, "/api/v1/alerts/{alert_id}/dismiss", dismiss)
+        add(.get, "/api/v1/visits", listVisits)
+        add(.get, "/api/v1/visits/{visit_id}", visitDetail)
+        add(.get, "/api/v1/tasks", listTasks)
+        add(.post, "/api/v1/tasks", createTask)
+        add(.get, "/api/v1/tasks/{task_id}", taskDetail)
+        add(.patch, "/api/v1/tasks/{task_id}", amendTask)
+        add(.delete, "/api/v1/tasks/{task_id}", cancelTask)
+        add(.post, "/api/v1/registry/reload", reload)
+        add(.get, "/api/v1/stats", statistics)
+        add(.get, "/api/v1/events", events)
+        return table
+    }
+
+    // MARK: helpers
+
+    static func read<T>(_ body: () async throws -> T) async throws(APIError) -> T {
+        do { return try await body() } catch let e as APIError { throw e } catch {
+            throw APIError(status: .serviceUnavailable, message: "store: \(error)")
+        }
+    }
+
+    /// The agency a call is confined to: an agency's token to its own (asking for another is 403).
+    static func scope(_ p: Principal, asked: String?) throws(APIError) -> String? {
+        guard let own = p.agencyId else { return asked }
+        if let asked, asked != own { throw .forbidden("an agency's token sees only agency \"\(own)\"") }
+        return own
+    }
+
+    static func parameter(_ context: BasicRequestContext, _ name: String) throws(APIError) -> String {
+        guard let v = context.parameters.get(name), !v.isEmpty else { throw .badRequest(name, "required") }
+        return v.removingPercentEncoding ?? v
+    }
+
+    static func page(_ q: Query) throws(APIError) -> (limit: Int, offset: Int) {
+        (try q.int("limit", default: 100, min: 1, max: 1000), try q.int("offset", default: 0, min: 0, max: Int(Int32.max)))
+    }
+
+    // MARK: routes
+
+    func me(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        APIValues.response(.object([("name", .string(p.name)), ("role", .string(p.role.rawValue)), ("agency_id", .optional(p.agencyId))]))
+    }
+
+    func listAlerts(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let q = Query(r)
+        var f = AlertFilter()
+        f.kinds = try q.list("kind", AlertKind.self)
+        f.statuses = try q.list("status", AlertStatus.self)
+        f.agencyId = try Self.scope(p, asked: q.string("agency_id"))
+        f.enterpriseId = q.string("enterprise_id")
+        f.siteId = q.string("site_id")
+        f.vehicleId = q.string("vehicle_id")
+        f.from = try q.time("from", calendar: calendar)
+        f.to = try q.time("to", calendar: calendar, endOfDay: true)
+        (f.limit, f.offset) = try Self.page(q)
+        let filter = f
+        let (items, total) = try await Self.read { try await store.alerts(filter) }
+        return APIValues.response(.object([("total", .int(Int64(total))), ("limit", .int(Int64(f.limit))), ("offset", .int(Int64(f.offset))),
+                                           ("alerts", .array(items.map(APIValues.alert)))]))
+    }
+
+    /// An alert the caller may see (404 if none, 403 if another agency's).
+    func visibleAlert(_ id: String, _ p: Principal) async throws(APIError) -> StoredAlert {
+        guard let a = try await Self.read({ try await store.alert(id: id) }) else { throw .notFound("no alert \"\(id)\"") }
+        if let own = p.agencyId, a.record.agencyId != own { throw .forbidden("alert \"\(id)\" is not agency \"\(own)\"'s") }
+        return a
+    }
+
+    func alertDetail(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let a = try await visibleAlert(try Self.parameter(c, "alert_id"), p)
+        let history = try await Self.read { try await store.alertHistory(id: a.record.alertId) }
+        var visit: JSONValue = .null
+        if let vid = a.record.visitId, let v = try await Self.read({ try await store.visit(id: vid) }) {
+            let track = try await Self.read { try await store.track(visitId: vid) }
+            visit = Self.visitWithTrack(v, track)
+        }
+        // The other visits the evidence names: those of the occasions in the detail.
+        let occasionIds = Self.occasionIds(inDetail: a.detailJSON)
+        let related = try await Self.read { try await store.visits(inOccasions: occasionIds) }
+            .filter { $0.visitId != a.record.visitId }
+        let site = try await Self.read { try await shapes.site(a.record.siteId) }
+        return APIValues.response(.object([
+            ("alert", APIValues.alert(a)),
+            ("history", .array(history.map(APIValues.change))),
+            ("visit", visit),
+            ("related_visits", .array(related.map(\.json))),
+            ("site", site.map { APIValues.site($0.0, $0.1) } ?? .null),
+        ]))
+    }
+
+    static func visitWithTrack(_ v: VisitRecord, _ track: [Fix]) -> JSONValue {
+        guard case .object(var kv) = v.json else { return .null }
+        kv.append(("track", APIValues.track(track)))
+        return .object(kv)
+    }
+
+    static func occasionIds(inDetail text: String) -> [String] {
+        guard let data = text.data(using: .utf8), let detail = try? JSONDecoder().decode(BodyValue.self, from: data) else { return [] }
+        var ids: [String] = []
+        func walk(_ v: BodyValue) {
+            switch v {
+            case .object(let o):
+                if case .string(let id)? = o["occasion_id"] { ids.append(id) }
+                o.values.forEach(walk)
+            case .array(let a): a.forEach(walk)
+            default: break
+            }
+        }
+        walk(detail)
+        return Array(Set(ids)).sorted()
+    }
+
+    func alertHistory(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let a = try await visibleAlert(try Self.parameter(c, "alert_id"), p)
+        let history = try await Self.read { try await store.alertHistory(id: a.record.alertId) }
+        return APIValues.response(.object([("alert_id", .string(a.record.alertId)), ("status", .string(a.status.rawValue)),
+                                           ("history", .array(history.map(APIValues.change)))]))
+    }
+
+    func acknowledge(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        try await move(r, c, p, to: .acknowledged, noteField: "note", required: false)
+    }
+
+    func resolve(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        try await move(r, c, p, to: .resolved, noteField: "reason", required: true)
+    }
+
+    func dismiss(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        try await move(r, c, p, to: .dismissed, noteField: "reason", required: true)
+    }
+
+    func move(_ r: Request, _ c: BasicRequestContext, _ p: Principal, to status: AlertStatus, noteField: String,
+              required: Bool) async throws(APIError) -> Response {
+        guard p.mayChangeAlerts else { throw .forbidden("role \(p.role.rawValue) may not change alerts") }
+        let id = try Self.parameter(c, "alert_id")
+        let body = try await RequestJSON.object(r)
+        for k in body.keys where k != noteField { throw .badRequest(k, "unknown field") }
+        let note = try RequestJSON.text(body, noteField)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if required && (note ?? "").isEmpty { throw .badRequest(noteField, "required") }
+        let outcome = try await Self.read {
+            try await store.changeStatus(alertId: id, to: status, actor: p.name, note: (note ?? "").isEmpty ? nil : note,
+                                         at: Millis(Date().timeIntervalSince1970 * 1000))
+        }
+        switch outcome {
+        case .notFound: throw .notFound("no alert \"\(id)\"")
+        case .conflict(let current): throw .conflict("alert \"\(id)\" is \(current.rawValue); it cannot become \(status.rawValue)")
+        case .changed(let change):
+            let a = try await visibleAlert(id, p)
+            daemon.feed.publish([.status(change, agencyId: a.record.agencyId)])
+            return APIValues.response(APIValues.alert(a))
+        }
+    }
+
+    func listVisits(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let q = Query(r)
+        var f = VisitFilter()
+        f.agencyId = try Self.scope(p, asked: q.string("agency_id"))
+        f.enterpriseId = q.string("enterprise_id")
+        f.siteId = q.string("site_id")
+        f.vehicleId = q.string("vehicle_id")
+        f.taskId = q.string("task_id")
+        f.from = try q.time("from", calendar: calendar)
+        f.to = try q.time("to", calendar: calendar, endOfDay: true)
+        (f.limit, f.offset) = try Self.page(q)
+        let filter = f
+        let (items, total) = try await Self.read { try await store.visits(filter) }
+        return APIValues.response(.object([("total", .int(Int64(total))), ("limit", .int(Int64(f.limit))), ("offset", .int(Int64(f.offset))),
+                                           ("visits", .array(items.map(\.json)))]))
+    }
+
+    func visitDetail(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let id = try Self.parameter(c, "visit_id")
+        guard let v = try await Self.read({ try await store.visit(id: id) }) else { throw .notFound("no visit \"\(id)\"") }
+        if let own = p.agencyId, v.agencyId != own { throw .forbidden("visit \"\(id)\" is not agency \"\(own)\"'s") }
+        let track = try await Self.read { try await store.track(visitId: id) }
+        let site = try await Self.read { try await shapes.site(v.siteId) }
+        return APIValues.response(.object([("visit", Self.visitWithTrack(v, track)), ("site", site.map { APIValues.site($0.0, $0.1) } ?? .null)]))
+    }
+
+    func listTasks(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let q = Query(r)
+        var f = TaskFilter()
+        f.agencyId = try Self.scope(p, asked: q.string("agency_id"))
+        f.enterpriseId = q.string("enterprise_id")
+        if let s = q.string("status") {
+            guard let st = InspectionTask.Status(rawValue: s) else { throw .badRequest("status", "\"\(s)\" is not active or cancelled") }
+            f.status = st
+        }
+        (f.limit, f.offset) = try Self.page(q)
+        let filter = f
+        let (items, total) = try await Self.read { try await store.tasks(filter) }
+        return APIValues.response(.object([("total", .int(Int64(total))), ("limit", .int(Int64(f.limit))), ("offset", .int(Int64(f.offset))),
+                                           ("tasks", .array(items.map(APIValues.task)))]))
+    }
+
+    func taskDetail(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let id = try Self.parameter(c, "task_id")
+        guard let t = try await Self.read({ try await store.task(id: id) }) else { throw .notFound("no task \"\(id)\"") }
+        if let own = p.agencyId, !t.task.involves(agency: own) { throw .forbidden("task \"\(id)\" does not involve agency \"\(own)\"") }
+        return APIValues.response(APIValues.task(t))
+    }
+
+    func createTask(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        guard p.mayChangeTasks else { throw .forbidden("role \(p.role.rawValue) may not register tasks") }
+        var fields = try RequestJSON.taskFields(try await RequestJSON.object(r))
+        if let own = p.agencyId, (fields["agency_id"] ?? "").isEmpty { fields["agency_id"] = own }  // an agency registers its own
+        return try await submit(.createTask(fields: fields, by: Self.caller(p)), created: true)
+    }
+
+    func amendTask(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        guard p.mayChangeTasks else { throw .forbidden("role \(p.role.rawValue) may not amend tasks") }
+        let id = try Self.parameter(c, "task_id")
+        let fields = try RequestJSON.taskFields(try await RequestJSON.object(r))
+        return try await submit(.amendTask(id: id, fields: fields, by: Self.caller(p)), created: false)
+    }
+
+    func cancelTask(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        guard p.mayChangeTasks else { throw .forbidden("role \(p.role.rawValue) may not cancel tasks") }
+        let id = try Self.parameter(c, "task_id")
+        return try await submit(.cancelTask(id: id, by: Self.caller(p)), created: false)
+    }
+
+    static func caller(_ p: Principal) -> Caller { Caller(name: p.name, agencyId: p.agencyId) }
+
+    func submit(_ command: Command, created: Bool) async throws(APIError) -> Response {
+        switch await daemon.submit(command) {
+        case .success(let r):
+            var kv: [(String, JSONValue)] = []
+            if let t = r.task { kv.append(("task", APIValues.task(t))) }
+            if let reg = r.registry {
+                kv.append(("registry", .object([("sites", .int(Int64(reg.sites))), ("vehicles", .int(Int64(reg.vehicles))),
+                                                 ("tasks", .int(Int64(reg.tasks)))])))
+            }
+            kv.append(("rematch", APIValues.rematch(r.rematch)))
+            return APIValues.response(.object(kv), status: created ? .created : .ok)
+        case .failure(let e):
+            switch e {
+            case .invalid(let field, let message): throw .badRequest(field, message)
+            case .notFound(let m): throw .notFound(m)
+            case .conflict(let m): throw .conflict(m)
+            case .forbidden(let m): throw .forbidden(m)
+            case .registry(let m): throw APIError(status: .unprocessableContent, message: m)
+            case .failed(let m): throw APIError(status: .serviceUnavailable, message: m)
+            }
+        }
+    }
+
+    func reload(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        guard p.mayReload else { throw .forbidden("role \(p.role.rawValue) may not reload the registry") }
+        return try await submit(.reload(by: Self.caller(p)), created: false)
+    }
+
+    func statistics(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let q = Query(r)
+        let agency = try Self.scope(p, asked: q.string("agency_id"))
+        // Default: the current local calendar year.
+        let now = Millis(Date().timeIntervalSince1970 * 1000)
+        let year = calendar.year(of: now)
+        let from = try q.time("from", calendar: calendar) ?? calendar.startOfDay(Timestamp.daysFromCivil(year: year, month: 1, day: 1))
+        let to = try q.time("to", calendar: calendar, endOfDay: true) ?? calendar.startOfDay(Timestamp.daysFromCivil(year: year + 1, month: 1, day: 1))
+        guard to > from else { throw .badRequest("to", "must be after from") }
+        let rows = try await Self.read { try store.statistics(from: from, to: to, agencyId: agency) }
+        return APIValues.response(APIValues.statistics(p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }, from: from, to: to))
+    }
+
+    /// Server-Sent Events: `alert` (a new alert, as published on MQTT, with its status) and
+    /// `status` (an alert's status changed), each `data:` one JSON line; a comment every 15 s keeps
+    /// proxies from closing an idle stream.
+    func events(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let feed = daemon.feed.subscribe()
+        let own = p.agencyId
+        let lines = AsyncStream<String> { continuation in
+            let pump = Task {
+                for await e in feed {
+                    if let own, e.agencyId != own { continue }
+                    switch e {
+                    case .alert(let a): continuation.yield("event: alert\ndata: \(APIValues.alert(a, status: .open).serialized)\n\n")
+                    case .status(let s, _): continuation.yield("event: status\ndata: \(APIValues.change(s).serialized)\n\n")
+                    }
+                }
+                continuation.finish()
+            }
+            let beat = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(15))
+                    continuation.yield(": keepalive\n\n")
+                }
+            }
+            continuation.onTermination = { _ in pump.cancel(); beat.cancel() }
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                         body: ResponseBody { writer in
+                             try await writer.write(ByteBuffer(string: ": live alerts\n\n"))
+                             for await line in lines { try await writer.write(ByteBuffer(string: line)) }
+                             try await writer.finish(nil)
+                         })
+    }
+}

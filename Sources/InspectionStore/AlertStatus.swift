@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import InspectionCore
+
+/// Where an alert stands. The supervision office acknowledges it (with a note) and resolves or
+/// dismisses it (with a reason); the engine withdraws it when the rules no longer raise it (a task
+/// registered late covers the visit) and opens it again if they raise it again.
+public enum AlertStatus: String, Sendable, CaseIterable {
+    case open, acknowledged, resolved, dismissed, withdrawn
+
+    /// Whether someone may move an alert from `self` to `to` (the engine's own moves are not asked).
+    public func allows(_ to: AlertStatus) -> Bool {
+        switch (self, to) {
+        case (.open, .acknowledged): return true
+        case (.open, .resolved), (.open, .dismissed), (.acknowledged, .resolved), (.acknowledged, .dismissed): return true
+        default: return false
+        }
+    }
+}
+
+/// An alert as stored: the record, where it stands, and when it last changed.
+public struct StoredAlert: Sendable {
+    public var record: AlertRecord
+    /// `detail` as stored (JSON text).
+    public var detailJSON: String
+    public var status: AlertStatus
+}
+
+/// One entry of an alert's status history.
+public struct StatusChange: Sendable, Equatable {
+    public var alertId: String
+    public var at: Millis
+    public var status: AlertStatus
+    public var actor: String
+    public var note: String?
+}
+
+/// Which alerts to list (nil: any). `agencyId` also confines an agency's token to its own.
+public struct AlertFilter: Sendable {
+    public var kinds: [AlertKind] = []
+    public var statuses: [AlertStatus] = []
+    public var agencyId: String?
+    public var enterpriseId: String?
+    public var siteId: String?
+    public var vehicleId: String?
+    public var from: Millis?
+    public var to: Millis?
+    public var limit = 100
+    public var offset = 0
+    public init() {}
+}
+
+extension Store {
+    static func alert(_ r: Row) -> StoredAlert {
+        let detail: String = r["detail"]
+        let record = AlertRecord(alertId: r["alert_id"], kind: AlertKind(rawValue: r["kind"]) ?? .unregisteredVisit,
+                                 severity: Severity(rawValue: r["severity"]) ?? .medium, at: r["at"],
+                                 enterpriseId: r["enterprise_id"], siteId: r["site_id"], agencyId: r["agency_id"],
+                                 vehicleId: r["vehicle_id"], visitId: r["visit_id"], taskId: r["task_id"], detail: .null)
+        return StoredAlert(record: record, detailJSON: detail, status: AlertStatus(rawValue: r["status"]) ?? .open)
+    }
+
+    /// Alerts newest first, and how many match in all.
+    public func alerts(_ f: AlertFilter) async throws -> (items: [StoredAlert], total: Int) {
+        var clauses: [String] = []
+        var args: [(any DatabaseValueConvertible)?] = []
+        if !f.kinds.isEmpty {
+            clauses.append("kind IN (" + f.kinds.map { _ in "?" }.joined(separator: ",") + ")")
+            args += f.kinds.map(\.rawValue)
+        }
+        if !f.statuses.isEmpty {
+            clauses.append("status IN (" + f.statuses.map { _ in "?" }.joined(separator: ",") + ")")
+            args += f.statuses.map(\.rawValue)
+        }
+        for (column, value) in [("agency_id", f.agencyId), ("enterprise_id", f.enterpriseId), ("site_id", f.siteId),
+                                ("vehicle_id", f.vehicleId)] {
+            if let value { clauses.append("\(column) = ?"); args.append(value) }
+        }
+        if let from = f.from { clauses.append("at >= ?"); args.append(from) }
+        if let to = f.to { clauses.append("at < ?"); args.append(to) }
+        let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        let arguments = StatementArguments(args)
+        let page = StatementArguments([f.limit, f.offset])
+        return try await pool.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM alerts" + whereSQL, arguments: arguments) ?? 0
+            let items = try Row.fetchAll(db, sql: "SELECT * FROM alerts" + whereSQL + " ORDER BY at DESC, alert_id DESC LIMIT ? OFFSET ?",
+                                         arguments: arguments + page).map(Self.alert)
+            return (items, total)
+        }
+    }
+
+    public func alert(id: String) async throws -> StoredAlert? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [id]).map(Self.alert) }
+    }
+
+    public func alertHistory(id: String) async throws -> [StatusChange] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM alert_status WHERE alert_id = ? ORDER BY id", arguments: [id]).map {
+                StatusChange(alertId: $0["alert_id"], at: $0["at"], status: AlertStatus(rawValue: $0["status"]) ?? .open,
+                             actor: $0["actor"], note: $0["note"])
+            }
+        }
+    }
+
+    public enum StatusOutcome: Sendable {
+        case changed(StatusChange)
+        case notFound
+        /// The move is not allowed from where the alert stands.
+        case conflict(AlertStatus)
+    }
+
+    /// Someone moves an alert (acknowledge, resolve, dismiss); checked and written in one transaction.
+    /// `agencyId` confines the move to that agency's alerts (others are not found).
+    public func changeStatus(alertId: String, to status: AlertStatus, actor: String, note: String?, at: Millis,
+                             agencyId: String? = nil) async throws -> StatusOutcome {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT status, agency_id FROM alerts WHERE alert_id = ?", arguments: [alertId]),
+                  agencyId == nil || (row["agency_id"] as String?) == agencyId else { return .notFound }
+            let current = AlertStatus(rawValue: row["status"]) ?? .open
+            guard current.allows(status) else { return .conflict(current) }
+            try Self.setStatus(alertId, status, actor: actor, note: note, at: at, db)
+            return .changed(StatusChange(alertId: alertId, at: at, status: status, actor: actor, note: note))
+        }
+    }
+
+    static func setStatus(_ alertId: String, _ status: AlertStatus, actor: String, note: String?, at: Millis, _ db: Database) throws {
+        try db.execute(sql: "UPDATE alerts SET status = ? WHERE alert_id = ?", arguments: [status.rawValue, alertId])
+        try db.execute(sql: "INSERT INTO alert_status (alert_id, at, status, actor, note) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [alertId, at, status.rawValue, actor, note])
+    }
+}
+
+extension Store {
+    /// The agency an alert concerns (nil: unknown alert, or a tracker with no agency).
+    public func alertAgency(_ alertId: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT agency_id FROM alerts WHERE alert_id = ?", arguments: [alertId]) }
+    }
+}
