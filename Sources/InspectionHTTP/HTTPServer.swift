@@ -50,7 +50,8 @@ public struct HTTPServer: Sendable {
             Response(status: .ok, headers: [.contentType: "application/yaml"],
                      body: .init(byteBuffer: ByteBuffer(bytes: Self.openAPIDocument)))
         }
-        WebPage(leafletDir: configuration.daemon.leafletDir, tileURL: configuration.daemon.tileURL).register(on: router)
+        WebPage(leafletDir: configuration.daemon.leafletDir, tileURL: configuration.daemon.tileURL,
+                timeZone: configuration.engine.calendar.identifier).register(on: router)
         let api = SupervisionAPI(store: daemon.store, daemon: daemon, access: Access(tokens: configuration.daemon.apiTokens),
                                  calendar: configuration.engine.calendar,
                                  shapes: SiteShapes(store: daemon.store, parser: StoredRegistry.parser(configuration)))

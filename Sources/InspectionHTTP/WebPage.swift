@@ -7,6 +7,8 @@ import Hummingbird
 struct WebPage: Sendable {
     let leafletDir: String
     let tileURL: String?
+    /// Times on the page are shown in the configured zone (`time_zone`), whatever the browser's.
+    let timeZone: String
 
     /// The Leaflet files the page uses; nothing else under `leafletDir` is served.
     static let leafletFiles: [String: String] = [
@@ -15,11 +17,17 @@ struct WebPage: Sendable {
         "images/marker-shadow.png": "image/png", "images/layers.png": "image/png", "images/layers-2x.png": "image/png",
     ]
 
+    /// A JavaScript string literal.
+    static func literal(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "<", with: "\\u003c") + "\""
+    }
+
     var html: [UInt8] {
-        let tile = tileURL.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "<", with: "\\u003c") + "\"" } ?? "null"
         let page = String(decoding: PackageResources.index_html, as: UTF8.self)
-        return Array(page.replacingOccurrences(of: "\"__TILE_URL__\"", with: tile).utf8)
+            .replacingOccurrences(of: "\"__TILE_URL__\"", with: tileURL.map(Self.literal) ?? "null")
+            .replacingOccurrences(of: "\"__TIME_ZONE__\"", with: Self.literal(timeZone))
+        return Array(page.utf8)
     }
 
     func register(on router: Router<BasicRequestContext>) {

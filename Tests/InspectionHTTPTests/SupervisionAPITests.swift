@@ -7,126 +7,16 @@ import Testing
 /// The supervision API against `inspection-watch serve` as a process, a real broker and a real
 /// SQLite file: every route, role and error, and a task registered late re-matching a visit.
 @Suite(.serialized) struct SupervisionAPITests {
-    static var executable: String { SharedData.repoRoot.appendingPathComponent(".build/debug/inspection-watch").path }
-
-    static let supervisor = "office-token-0123456789"
-    static let readonly = "readonly-token-0123456789"
-    static let agencyA1 = "agency-a1-token-0123456789"
-    static let agencyA2 = "agency-a2-token-0123456789"
-
-    /// 2026-03-10 10:00 local (02:00 UTC): both vehicles stay 10 minutes at their sites.
-    static let t0: Millis = 1_773_108_000_000
-    static let tasksHeader = "task_id,agency_id,partner_agency_ids,enterprise_id,site_id,kind,start,end,announced_at,cross_region,status\n"
-    static let fileTask = "T-FILE-1,A2,,E2,,planned,2026-03-10,2026-03-10,2026-03-07T09:00:00+08:00,,\n"
-
-    /// Two circle sites 2 km apart; A1 (jurisdiction R1) drives V1 to S1 with no task, A2 drives V2
-    /// to S2 under an announced task from the file.
-    final class World {
-        let dir: URL
-        let registry: URL
-        let broker: TestBroker
-        let httpPort: Int32
-        let config: URL
-        var pid: pid_t = 0
-
-        init() throws {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)")
-            registry = dir.appendingPathComponent("registry")
-            broker = try TestBroker()
-            try broker.start()
-            httpPort = try TestBroker.freePort()
-            let sites: [String: Any] = ["type": "FeatureCollection", "features": [
-                ["type": "Feature", "geometry": ["type": "Point", "coordinates": [121.4700, 31.2300]],
-                 "properties": ["site_id": "S1", "enterprise_id": "E1", "name": "Plant one", "region": "R1", "radius_m": 60]],
-                ["type": "Feature", "geometry": ["type": "Point", "coordinates": [121.4900, 31.2300]],
-                 "properties": ["site_id": "S2", "enterprise_id": "E2", "name": "Plant two", "region": "R2", "radius_m": 60]],
-            ]]
-            try SharedData.writeRegistry(to: registry, sites: sites,
-                                         agencies: "agency_id,name,jurisdiction\nA1,Market,R1\nA2,Environment,*\n",
-                                         vehicles: "vehicle_id,agency_id,plate\nV1,A1,\nV2,A2,\n",
-                                         tasks: SupervisionAPITests.tasksHeader + SupervisionAPITests.fileTask)
-            config = dir.appendingPathComponent("config.yaml")
-            try Data("""
-                registry: { dir: \(registry.path) }
-                mqtt:
-                  port: \(broker.port)
-                  client_id: api-daemon
-                store: { path: \(dir.appendingPathComponent("store.sqlite").path), checkpoint_interval: 1s }
-                http:
-                  port: \(httpPort)
-                  tokens:
-                    - { name: office, role: supervisor, token: \(SupervisionAPITests.supervisor) }
-                    - { name: viewer, role: readonly, token: \(SupervisionAPITests.readonly) }
-                    - { name: market-bureau, role: agency, agency_id: A1, token: \(SupervisionAPITests.agencyA1) }
-                    - { name: environment-bureau, role: agency, agency_id: A2, token: \(SupervisionAPITests.agencyA2) }
-                """.utf8).write(to: config)
-            try start()
-        }
-
-        func start() throws {
-            pid = try spawn(SupervisionAPITests.executable, ["serve", "--config", config.path],
-                            stdout: dir.appendingPathComponent("daemon-\(Date().timeIntervalSince1970).log").path)
-            #expect(eventually(20) { httpGet(port: self.httpPort, "/health")?.status == 200 }, "daemon did not come up")
-        }
-
-        func stop() {
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
-
-        deinit { stop(); broker.stop() }
-
-        /// Both stays, published as the trackers would (native format, QoS 1).
-        func publishStays() throws {
-            var s = MQTTSettings()
-            s.port = broker.port
-            s.clientId = "trackers"
-            let acked = Collected<Int32>()
-            let connected = Collected<Bool>()
-            let client = try MQTTClient(settings: s, onMessage: { _ in }, onEvent: { e in
-                if case .published(let mid) = e { acked.append(mid) }
-                if e == .connected { connected.append(true) }
-            })
-            try client.start()
-            #expect(eventually { connected.count > 0 })
-            var sent = 0
-            for (vehicle, lon) in [("V1", 121.4700), ("V2", 121.4900)] {
-                // 10 minutes at the site, then 1 km away.
-                for i in 0...20 {
-                    try send(client, vehicle, SupervisionAPITests.t0 + Millis(i) * 30_000, 31.2300 + Double(i % 3) * 0.00001, lon)
-                    sent += 1
-                }
-                try send(client, vehicle, SupervisionAPITests.t0 + 21 * 30_000 + 120_000, 31.2400, lon)
-                try send(client, vehicle, SupervisionAPITests.t0 + 21 * 30_000 + 300_000, 31.2400, lon)
-                sent += 2
-            }
-            #expect(eventually(20) { acked.count == sent })
-            client.stop()
-        }
-
-        func send(_ client: MQTTClient, _ vehicle: String, _ ts: Millis, _ lat: Double, _ lon: Double) throws {
-            var topic: [UInt8] = [], payload: [UInt8] = []
-            PayloadEncoder.encode(.native, vehicle: vehicle, ts: ts, lat: lat, lon: lon, topic: &topic, payload: &payload)
-            try client.publish(topic: topic, payload: payload, qos: 1)
-        }
-
-        func call(_ method: String, _ path: String, token: String?, _ body: String? = nil) -> (status: Int, json: [String: Any]) {
-            guard let r = httpRequest(port: httpPort, method, path, token: token, body: body) else { return (0, [:]) }
-            let json = (try? JSONSerialization.jsonObject(with: Data(r.body.utf8))) as? [String: Any] ?? [:]
-            return (r.status, json)
-        }
-    }
 
     static func field(_ json: [String: Any]) -> String? { (json["error"] as? [String: Any])?["field"] as? String }
     static func alerts(_ json: [String: Any]) -> [[String: Any]] { json["alerts"] as? [[String: Any]] ?? [] }
 
     @Test func everyRouteRoleAndError() throws {
-        let w = try World()
+        let w = try APIWorld()
         try w.publishStays()
         // The unregistered visit of V1 at S1 (A1): one alert; V2's visit is covered and announced.
-        #expect(eventually(20) { Self.alerts(w.call("GET", "/api/v1/alerts", token: Self.supervisor).json).count == 1 })
-        let list = w.call("GET", "/api/v1/alerts", token: Self.supervisor)
+        #expect(eventually(20) { Self.alerts(w.call("GET", "/api/v1/alerts", token: APIWorld.supervisor).json).count == 1 })
+        let list = w.call("GET", "/api/v1/alerts", token: APIWorld.supervisor)
         let alert = try #require(Self.alerts(list.json).first)
         let alertId = try #require(alert["alert_id"] as? String)
         #expect(alert["kind"] as? String == "unregistered_visit")
@@ -140,32 +30,32 @@ import Testing
         #expect(httpGet(port: w.httpPort, "/health")?.status == 200)
         #expect(httpGet(port: w.httpPort, "/")?.body.contains("InspectionWatch") == true)
         #expect(httpGet(port: w.httpPort, "/api/v1/openapi.yaml")?.body.hasPrefix("openapi: 3") == true)
-        #expect(w.call("GET", "/api/v1/me", token: Self.agencyA1).json["agency_id"] as? String == "A1")
+        #expect(w.call("GET", "/api/v1/me", token: APIWorld.agencyA1).json["agency_id"] as? String == "A1")
 
         // Filters, and 400 naming the parameter.
-        #expect(Self.alerts(w.call("GET", "/api/v1/alerts?kind=tracker_silent", token: Self.supervisor).json).isEmpty)
-        #expect(Self.alerts(w.call("GET", "/api/v1/alerts?kind=unregistered_visit&enterprise_id=E1&status=open", token: Self.supervisor).json).count == 1)
-        #expect(Self.alerts(w.call("GET", "/api/v1/alerts?from=2026-03-11", token: Self.supervisor).json).isEmpty)
-        #expect(Self.alerts(w.call("GET", "/api/v1/alerts?from=2026-03-10&to=2026-03-10", token: Self.supervisor).json).count == 1)
-        let badKind = w.call("GET", "/api/v1/alerts?kind=speeding", token: Self.supervisor)
+        #expect(Self.alerts(w.call("GET", "/api/v1/alerts?kind=tracker_silent", token: APIWorld.supervisor).json).isEmpty)
+        #expect(Self.alerts(w.call("GET", "/api/v1/alerts?kind=unregistered_visit&enterprise_id=E1&status=open", token: APIWorld.supervisor).json).count == 1)
+        #expect(Self.alerts(w.call("GET", "/api/v1/alerts?from=2026-03-11", token: APIWorld.supervisor).json).isEmpty)
+        #expect(Self.alerts(w.call("GET", "/api/v1/alerts?from=2026-03-10&to=2026-03-10", token: APIWorld.supervisor).json).count == 1)
+        let badKind = w.call("GET", "/api/v1/alerts?kind=speeding", token: APIWorld.supervisor)
         #expect(badKind.status == 400 && Self.field(badKind.json) == "kind")
-        let badTime = w.call("GET", "/api/v1/visits?from=yesterday", token: Self.supervisor)
+        let badTime = w.call("GET", "/api/v1/visits?from=yesterday", token: APIWorld.supervisor)
         #expect(badTime.status == 400 && Self.field(badTime.json) == "from")
-        let badLimit = w.call("GET", "/api/v1/alerts?limit=0", token: Self.supervisor)
+        let badLimit = w.call("GET", "/api/v1/alerts?limit=0", token: APIWorld.supervisor)
         #expect(badLimit.status == 400 && Self.field(badLimit.json) == "limit")
 
         // Roles: an agency sees only its own; asking for another's is 403.
-        #expect(Self.alerts(w.call("GET", "/api/v1/alerts", token: Self.agencyA1).json).count == 1)
-        #expect(Self.alerts(w.call("GET", "/api/v1/alerts", token: Self.agencyA2).json).isEmpty)
-        #expect(w.call("GET", "/api/v1/alerts?agency_id=A1", token: Self.agencyA2).status == 403)
-        #expect(w.call("GET", "/api/v1/alerts/\(alertId)", token: Self.agencyA2).status == 403)
-        #expect(w.call("GET", "/api/v1/alerts/a-nothing", token: Self.supervisor).status == 404)
-        let visitsA2 = w.call("GET", "/api/v1/visits", token: Self.agencyA2).json["visits"] as? [[String: Any]] ?? []
+        #expect(Self.alerts(w.call("GET", "/api/v1/alerts", token: APIWorld.agencyA1).json).count == 1)
+        #expect(Self.alerts(w.call("GET", "/api/v1/alerts", token: APIWorld.agencyA2).json).isEmpty)
+        #expect(w.call("GET", "/api/v1/alerts?agency_id=A1", token: APIWorld.agencyA2).status == 403)
+        #expect(w.call("GET", "/api/v1/alerts/\(alertId)", token: APIWorld.agencyA2).status == 403)
+        #expect(w.call("GET", "/api/v1/alerts/a-nothing", token: APIWorld.supervisor).status == 404)
+        let visitsA2 = w.call("GET", "/api/v1/visits", token: APIWorld.agencyA2).json["visits"] as? [[String: Any]] ?? []
         #expect(visitsA2.count == 1 && visitsA2.first?["task_id"] as? String == "T-FILE-1")
-        #expect((w.call("GET", "/api/v1/visits", token: Self.readonly).json["visits"] as? [Any])?.count == 2)
+        #expect((w.call("GET", "/api/v1/visits", token: APIWorld.readonly).json["visits"] as? [Any])?.count == 2)
 
         // Detail: the visit with its track (the positions that make it) and the site's outline.
-        let detail = w.call("GET", "/api/v1/alerts/\(alertId)", token: Self.readonly)
+        let detail = w.call("GET", "/api/v1/alerts/\(alertId)", token: APIWorld.readonly)
         #expect(detail.status == 200)
         let visit = try #require(detail.json["visit"] as? [String: Any])
         let track = visit["track"] as? [Any] ?? []
@@ -174,36 +64,36 @@ import Testing
         #expect(site["name"] as? String == "Plant one")
         #expect(((site["outline"] as? [String: Any])?["circle"] as? [String: Any])?["radius_m"] as? Double == 60)
         let visitId = try #require(visit["visit_id"] as? String)
-        #expect(w.call("GET", "/api/v1/visits/\(visitId)", token: Self.agencyA1).status == 200)
-        #expect(w.call("GET", "/api/v1/visits/\(visitId)", token: Self.agencyA2).status == 403)
-        #expect(w.call("GET", "/api/v1/visits/v-nothing", token: Self.supervisor).status == 404)
+        #expect(w.call("GET", "/api/v1/visits/\(visitId)", token: APIWorld.agencyA1).status == 200)
+        #expect(w.call("GET", "/api/v1/visits/\(visitId)", token: APIWorld.agencyA2).status == 403)
+        #expect(w.call("GET", "/api/v1/visits/v-nothing", token: APIWorld.supervisor).status == 404)
 
         // The live stream: a status change arrives as an event.
-        let stream = SSEReader(port: w.httpPort, token: Self.supervisor)
+        let stream = SSEReader(port: w.httpPort, token: APIWorld.supervisor)
         #expect(eventually { stream.text.contains(": live alerts") })
 
         // Acknowledge, resolve: roles, body errors, conflicts, history with who and why.
-        #expect(w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: Self.readonly, "{}").status == 403)
-        #expect(w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: Self.agencyA1, "{}").status == 403)
-        let notJSON = w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: Self.supervisor, "{note")
+        #expect(w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: APIWorld.readonly, "{}").status == 403)
+        #expect(w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: APIWorld.agencyA1, "{}").status == 403)
+        let notJSON = w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: APIWorld.supervisor, "{note")
         #expect(notJSON.status == 400 && Self.field(notJSON.json) == "body")
-        let unknownField = w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: Self.supervisor, #"{"comment": "x"}"#)
+        let unknownField = w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: APIWorld.supervisor, #"{"comment": "x"}"#)
         #expect(unknownField.status == 400 && Self.field(unknownField.json) == "comment")
-        let ack = w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: Self.supervisor, #"{"note": "calling the bureau"}"#)
+        let ack = w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: APIWorld.supervisor, #"{"note": "calling the bureau"}"#)
         #expect(ack.status == 200 && ack.json["status"] as? String == "acknowledged")
-        #expect(w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: Self.supervisor, "{}").status == 409)
+        #expect(w.call("POST", "/api/v1/alerts/\(alertId)/acknowledge", token: APIWorld.supervisor, "{}").status == 409)
         #expect(eventually { stream.text.contains("event: status") && stream.text.contains("\"acknowledged\"") })
-        let noReason = w.call("POST", "/api/v1/alerts/\(alertId)/resolve", token: Self.supervisor, "{}")
+        let noReason = w.call("POST", "/api/v1/alerts/\(alertId)/resolve", token: APIWorld.supervisor, "{}")
         #expect(noReason.status == 400 && Self.field(noReason.json) == "reason")
-        #expect(w.call("POST", "/api/v1/alerts/a-nothing/resolve", token: Self.supervisor, #"{"reason": "x"}"#).status == 404)
-        let history = w.call("GET", "/api/v1/alerts/\(alertId)/history", token: Self.supervisor).json["history"] as? [[String: Any]] ?? []
+        #expect(w.call("POST", "/api/v1/alerts/a-nothing/resolve", token: APIWorld.supervisor, #"{"reason": "x"}"#).status == 404)
+        let history = w.call("GET", "/api/v1/alerts/\(alertId)/history", token: APIWorld.supervisor).json["history"] as? [[String: Any]] ?? []
         #expect(history.map { $0["status"] as? String } == ["open", "acknowledged"])
         #expect(history.last?["actor"] as? String == "office" && history.last?["note"] as? String == "calling the bureau")
 
         // Tasks: validated like the file, 400 naming the field; roles; 409 on a duplicate id.
         let late = #"{"task_id": "T-LATE-1", "enterprise_id": "E1", "kind": "planned", "start": "2026-03-10", "end": "2026-03-10"}"#
-        #expect(w.call("POST", "/api/v1/tasks", token: Self.readonly, late).status == 403)
-        #expect(w.call("POST", "/api/v1/tasks", token: Self.agencyA2,
+        #expect(w.call("POST", "/api/v1/tasks", token: APIWorld.readonly, late).status == 403)
+        #expect(w.call("POST", "/api/v1/tasks", token: APIWorld.agencyA2,
                        #"{"task_id": "T-X", "agency_id": "A1", "enterprise_id": "E1", "kind": "planned", "start": "2026-03-10", "end": "2026-03-10"}"#).status == 403)
         for (body, field) in [
             (#"{"task_id": "T-X", "enterprise_id": "E1", "kind": "inspection", "start": "2026-03-10", "end": "2026-03-10"}"#, "kind"),
@@ -215,83 +105,83 @@ import Testing
             (#"{"enterprise_id": "E1", "kind": "planned", "start": "2026-03-10", "end": "2026-03-10"}"#, "task_id"),
             (#"["T-X"]"#, "body"),
         ] {
-            let r = w.call("POST", "/api/v1/tasks", token: Self.agencyA1, body)
+            let r = w.call("POST", "/api/v1/tasks", token: APIWorld.agencyA1, body)
             #expect(r.status == 400 && Self.field(r.json) == field, "\(body) → \(r.status) \(r.json)")
         }
-        let unknownAgency = w.call("POST", "/api/v1/tasks", token: Self.supervisor,
+        let unknownAgency = w.call("POST", "/api/v1/tasks", token: APIWorld.supervisor,
                                    #"{"task_id": "T-X", "agency_id": "A9", "enterprise_id": "E1", "kind": "planned", "start": "2026-03-10", "end": "2026-03-10"}"#)
         #expect(unknownAgency.status == 400 && Self.field(unknownAgency.json) == "agency_id")
 
         // A task registered late (by the agency, without announcement) covers the visit: the
         // unregistered alert is withdrawn, an unannounced one raised, the visit takes the task.
-        let created = w.call("POST", "/api/v1/tasks", token: Self.agencyA1, late)
+        let created = w.call("POST", "/api/v1/tasks", token: APIWorld.agencyA1, late)
         #expect(created.status == 201, "\(created.json)")
         let task = created.json["task"] as? [String: Any] ?? [:]
         #expect(task["agency_id"] as? String == "A1" && task["updated_by"] as? String == "market-bureau" && task["source"] as? String == "api")
         let rematch = created.json["rematch"] as? [String: Any] ?? [:]
         #expect(rematch["alerts_withdrawn"] as? [String] == [alertId])
         #expect((rematch["alerts_raised"] as? [String])?.count == 1)
-        #expect(w.call("POST", "/api/v1/tasks", token: Self.agencyA1, late).status == 409)
-        #expect(w.call("GET", "/api/v1/alerts/\(alertId)", token: Self.supervisor).json["alert"].flatMap { ($0 as? [String: Any])?["status"] as? String } == "withdrawn")
-        let unannounced = Self.alerts(w.call("GET", "/api/v1/alerts?status=open", token: Self.supervisor).json)
+        #expect(w.call("POST", "/api/v1/tasks", token: APIWorld.agencyA1, late).status == 409)
+        #expect(w.call("GET", "/api/v1/alerts/\(alertId)", token: APIWorld.supervisor).json["alert"].flatMap { ($0 as? [String: Any])?["status"] as? String } == "withdrawn")
+        let unannounced = Self.alerts(w.call("GET", "/api/v1/alerts?status=open", token: APIWorld.supervisor).json)
         #expect(unannounced.map { $0["kind"] as? String } == ["unannounced_visit"])
         #expect(unannounced.first?["task_id"] as? String == "T-LATE-1")
-        #expect(w.call("GET", "/api/v1/visits/\(visitId)", token: Self.supervisor).json["visit"].flatMap { ($0 as? [String: Any])?["task_id"] as? String } == "T-LATE-1")
+        #expect(w.call("GET", "/api/v1/visits/\(visitId)", token: APIWorld.supervisor).json["visit"].flatMap { ($0 as? [String: Any])?["task_id"] as? String } == "T-LATE-1")
         #expect(eventually { stream.text.contains("event: alert") && stream.text.contains("unannounced_visit") })
 
         // Amended: announced three days before, the unannounced alert is withdrawn.
-        #expect(w.call("PATCH", "/api/v1/tasks/T-LATE-1", token: Self.agencyA2, #"{"announced_at": "2026-03-07T09:00:00+08:00"}"#).status == 403)
-        #expect(w.call("PATCH", "/api/v1/tasks/T-NONE", token: Self.supervisor, #"{"announced_at": "2026-03-07T09:00:00+08:00"}"#).status == 404)
-        let rename = w.call("PATCH", "/api/v1/tasks/T-LATE-1", token: Self.agencyA1, #"{"task_id": "T-OTHER"}"#)
+        #expect(w.call("PATCH", "/api/v1/tasks/T-LATE-1", token: APIWorld.agencyA2, #"{"announced_at": "2026-03-07T09:00:00+08:00"}"#).status == 403)
+        #expect(w.call("PATCH", "/api/v1/tasks/T-NONE", token: APIWorld.supervisor, #"{"announced_at": "2026-03-07T09:00:00+08:00"}"#).status == 404)
+        let rename = w.call("PATCH", "/api/v1/tasks/T-LATE-1", token: APIWorld.agencyA1, #"{"task_id": "T-OTHER"}"#)
         #expect(rename.status == 400 && Self.field(rename.json) == "task_id")
-        let badAnnounce = w.call("PATCH", "/api/v1/tasks/T-LATE-1", token: Self.agencyA1, #"{"announced_at": "2026-03-07"}"#)
+        let badAnnounce = w.call("PATCH", "/api/v1/tasks/T-LATE-1", token: APIWorld.agencyA1, #"{"announced_at": "2026-03-07"}"#)
         #expect(badAnnounce.status == 400 && Self.field(badAnnounce.json) == "announced_at")
-        let amended = w.call("PATCH", "/api/v1/tasks/T-LATE-1", token: Self.agencyA1, #"{"announced_at": "2026-03-07T09:00:00+08:00"}"#)
+        let amended = w.call("PATCH", "/api/v1/tasks/T-LATE-1", token: APIWorld.agencyA1, #"{"announced_at": "2026-03-07T09:00:00+08:00"}"#)
         #expect(amended.status == 200)
         #expect(((amended.json["rematch"] as? [String: Any])?["alerts_withdrawn"] as? [String])?.count == 1)
-        #expect(Self.alerts(w.call("GET", "/api/v1/alerts?status=open", token: Self.supervisor).json).isEmpty)
+        #expect(Self.alerts(w.call("GET", "/api/v1/alerts?status=open", token: APIWorld.supervisor).json).isEmpty)
 
         // Statistics for that day: two visits, two occasions, both covered; A1's covered by its task.
-        let stats = w.call("GET", "/api/v1/stats?from=2026-03-10&to=2026-03-10", token: Self.readonly)
+        let stats = w.call("GET", "/api/v1/stats?from=2026-03-10&to=2026-03-10", token: APIWorld.readonly)
         let rows = stats.json["rows"] as? [[String: Any]] ?? []
         #expect(rows.first?["agency_id"] is NSNull && rows.first?["visits"] as? Int == 2 && rows.first?["planned_share"] as? Double == 1)
         #expect(rows.map { $0["agency_id"] as? String } == [nil, "A1", "A2"])
-        let own = w.call("GET", "/api/v1/stats?from=2026-03-10&to=2026-03-10", token: Self.agencyA2).json["rows"] as? [[String: Any]] ?? []
+        let own = w.call("GET", "/api/v1/stats?from=2026-03-10&to=2026-03-10", token: APIWorld.agencyA2).json["rows"] as? [[String: Any]] ?? []
         #expect(own.map { $0["agency_id"] as? String } == ["A2"])
-        #expect(w.call("GET", "/api/v1/stats?from=2026-03-10&to=2026-03-01", token: Self.supervisor).status == 400)
+        #expect(w.call("GET", "/api/v1/stats?from=2026-03-10&to=2026-03-01", token: APIWorld.supervisor).status == 400)
 
         // Cancelled: the visit is unregistered again; the withdrawn alert reopens.
-        #expect(w.call("DELETE", "/api/v1/tasks/T-LATE-1", token: Self.readonly).status == 403)
-        let cancelled = w.call("DELETE", "/api/v1/tasks/T-LATE-1", token: Self.agencyA1)
+        #expect(w.call("DELETE", "/api/v1/tasks/T-LATE-1", token: APIWorld.readonly).status == 403)
+        let cancelled = w.call("DELETE", "/api/v1/tasks/T-LATE-1", token: APIWorld.agencyA1)
         #expect(cancelled.status == 200 && (cancelled.json["task"] as? [String: Any])?["status"] as? String == "cancelled")
         #expect(((cancelled.json["rematch"] as? [String: Any])?["alerts_reopened"] as? [String]) == [alertId])
-        let reopened = w.call("GET", "/api/v1/alerts/\(alertId)/history", token: Self.supervisor).json
+        let reopened = w.call("GET", "/api/v1/alerts/\(alertId)/history", token: APIWorld.supervisor).json
         #expect(reopened["status"] as? String == "open")
         #expect((reopened["history"] as? [[String: Any]])?.map { $0["status"] as? String } == ["open", "acknowledged", "withdrawn", "open"])
-        #expect((w.call("GET", "/api/v1/tasks?agency_id=A1", token: Self.agencyA1).json["tasks"] as? [Any])?.count == 1)
-        #expect((w.call("GET", "/api/v1/tasks", token: Self.agencyA2).json["tasks"] as? [[String: Any]])?.map { $0["task_id"] as? String } == ["T-FILE-1"])
-        #expect(w.call("GET", "/api/v1/tasks/T-LATE-1", token: Self.agencyA2).status == 403)
-        #expect(w.call("GET", "/api/v1/tasks/T-NONE", token: Self.supervisor).status == 404)
+        #expect((w.call("GET", "/api/v1/tasks?agency_id=A1", token: APIWorld.agencyA1).json["tasks"] as? [Any])?.count == 1)
+        #expect((w.call("GET", "/api/v1/tasks", token: APIWorld.agencyA2).json["tasks"] as? [[String: Any]])?.map { $0["task_id"] as? String } == ["T-FILE-1"])
+        #expect(w.call("GET", "/api/v1/tasks/T-LATE-1", token: APIWorld.agencyA2).status == 403)
+        #expect(w.call("GET", "/api/v1/tasks/T-NONE", token: APIWorld.supervisor).status == 404)
 
         // Registry reload: supervisor only; a complaint task in the file covers the visit again.
-        #expect(w.call("POST", "/api/v1/registry/reload", token: Self.agencyA1).status == 403)
-        try Data((Self.tasksHeader + Self.fileTask + "T-FILE-2,A1,,E1,S1,complaint,2026-03-10,2026-03-10,,,\n").utf8)
+        #expect(w.call("POST", "/api/v1/registry/reload", token: APIWorld.agencyA1).status == 403)
+        try Data((APIWorld.tasksHeader + APIWorld.fileTask + "T-FILE-2,A1,,E1,S1,complaint,2026-03-10,2026-03-10,,,\n").utf8)
             .write(to: w.registry.appendingPathComponent("tasks.csv"))
-        let reload = w.call("POST", "/api/v1/registry/reload", token: Self.supervisor)
+        let reload = w.call("POST", "/api/v1/registry/reload", token: APIWorld.supervisor)
         #expect(reload.status == 200 && (reload.json["registry"] as? [String: Any])?["tasks"] as? Int == 3)
         #expect(((reload.json["rematch"] as? [String: Any])?["alerts_withdrawn"] as? [String]) == [alertId])
         try Data("task_id,agency_id\nT-BAD,A1\n".utf8).write(to: w.registry.appendingPathComponent("tasks.csv"))
-        let broken = w.call("POST", "/api/v1/registry/reload", token: Self.supervisor)
+        let broken = w.call("POST", "/api/v1/registry/reload", token: APIWorld.supervisor)
         #expect(broken.status == 422 && ((broken.json["error"] as? [String: Any])?["message"] as? String ?? "").contains("tasks.csv"))
 
         // A restart keeps tasks registered through the API and every alert's status.
         stream.stop()
         w.stop()
-        try Data((Self.tasksHeader + Self.fileTask + "T-FILE-2,A1,,E1,S1,complaint,2026-03-10,2026-03-10,,,\n").utf8)
+        try Data((APIWorld.tasksHeader + APIWorld.fileTask + "T-FILE-2,A1,,E1,S1,complaint,2026-03-10,2026-03-10,,,\n").utf8)
             .write(to: w.registry.appendingPathComponent("tasks.csv"))
         try w.start()
-        #expect((w.call("GET", "/api/v1/tasks/T-LATE-1", token: Self.supervisor).json["status"] as? String) == "cancelled")
-        #expect(w.call("GET", "/api/v1/alerts/\(alertId)/history", token: Self.supervisor).json["status"] as? String == "withdrawn")
+        #expect((w.call("GET", "/api/v1/tasks/T-LATE-1", token: APIWorld.supervisor).json["status"] as? String) == "cancelled")
+        #expect(w.call("GET", "/api/v1/alerts/\(alertId)/history", token: APIWorld.supervisor).json["status"] as? String == "withdrawn")
     }
 }
 
