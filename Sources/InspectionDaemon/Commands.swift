@@ -168,27 +168,39 @@ struct CommandExecutor {
         return .success(result)
     }
 
+    /// The enterprises whose tasks differ between two task lists (added, removed or changed).
+    static func changedEnterprises(_ before: [String: InspectionTask], _ after: [String: InspectionTask]) -> Set<String> {
+        var changed = Set<String>()
+        for (id, t) in after where before[id] != t {
+            changed.insert(t.enterpriseId)
+            if let old = before[id] { changed.insert(old.enterpriseId) }
+        }
+        for (id, t) in before where after[id] == nil { changed.insert(t.enterpriseId) }
+        return changed
+    }
+
+    /// Matches the visits at these enterprises again and commits what that changes.
+    func rematchChanged(_ enterprises: Set<String>, processor: inout JournalProcessor, actor: String,
+                        reason: String) throws -> RematchOutcome {
+        guard !enterprises.isEmpty else { return RematchOutcome() }
+        return try processor.withEngine { engine in
+            try store.commitTaskChange(task: nil, actor: actor, at: Self.now(), rematches: try rematch(enterprises, engine: &engine),
+                                       reason: reason, topic: topic)
+        }
+    }
+
     private func reload(by caller: Caller, processor: inout JournalProcessor) throws -> Result<CommandResult, CommandError> {
         let fresh: Registry
         do { fresh = try loadRegistry() } catch {
             if case .registry(let e) = error { return .failure(.registry(e.description)) }
             return .failure(.failed(error.description))
         }
-        let before = processor.engine.registry.tasksByEnterprise
+        let before = processor.engine.registry.tasks
         try store.commit(processor.replaceRegistry(fresh))
-        // The enterprises whose tasks differ now: their visits are matched again.
-        var changed = Set<String>()
-        for (e, list) in fresh.tasksByEnterprise where before[e] != list { changed.insert(e) }
-        for e in before.keys where fresh.tasksByEnterprise[e] == nil { changed.insert(e) }
         var result = CommandResult()
         result.registry = (fresh.sites.count, fresh.vehicles.count, fresh.tasks.count)
-        if !changed.isEmpty {
-            try processor.withEngine { engine in
-                let rematches = try rematch(changed, engine: &engine)
-                result.rematch = try store.commitTaskChange(task: nil, actor: caller.name, at: Self.now(), rematches: rematches,
-                                                            reason: "registry reloaded by \(caller.name)", topic: topic)
-            }
-        }
+        result.rematch = try rematchChanged(Self.changedEnterprises(before, fresh.tasks), processor: &processor,
+                                            actor: caller.name, reason: "registry reloaded by \(caller.name)")
         return .success(result)
     }
 }

@@ -92,7 +92,16 @@ public final class Daemon: @unchecked Sendable {
         let c = configuration
         let d = c.daemon
         let store = self.store
+        // The tasks the visits in the store were matched against, before registry.dir is imported.
+        let tasksBefore: [String: InspectionTask]
+        do { tasksBefore = Dictionary(try store.tasks().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }) } catch {
+            throw .store("\(d.storePath): \(error)")
+        }
         let registry = try loadRegistry(store)
+        let executor = CommandExecutor(configuration: c, store: store, loadRegistry: { () throws(Failure) -> Registry in
+            try self.loadRegistry(store)
+        })
+        var rematchedAtStart = false
         let journal: JournalFile
         var processor: JournalProcessor
         do {
@@ -115,6 +124,15 @@ public final class Daemon: @unchecked Sendable {
                 i += chunk.count
             }
             if !pending.isEmpty { logger.notice("journal replayed", metadata: ["iw.messages": "\(pending.count)"]) }
+            // Tasks that changed in the files while the daemon was down: the visits seen at their
+            // enterprises are matched again, as a reload would.
+            let changed = CommandExecutor.changedEnterprises(tasksBefore, registry.tasks)
+            if !changed.isEmpty {
+                let r = try executor.rematchChanged(changed, processor: &processor, actor: "serve", reason: "tasks changed in registry.dir")
+                logger.notice("visits matched again", metadata: ["iw.enterprises": "\(changed.count)", "iw.alerts_raised": "\(r.raised.count)",
+                                                                "iw.alerts_withdrawn": "\(r.withdrawn.count)", "iw.alerts_reopened": "\(r.reopened.count)"])
+                rematchedAtStart = true
+            }
         } catch let e as Failure {
             throw e
         } catch {
@@ -169,9 +187,6 @@ public final class Daemon: @unchecked Sendable {
             try client.start()
         } catch { throw .mqtt(error) }
         queueRef.set(queue)
-        let executor = CommandExecutor(configuration: c, store: store, loadRegistry: { () throws(Failure) -> Registry in
-            try self.loadRegistry(store)
-        })
         let feed = self.feed
         func commit(_ batch: StoreBatch) throws {
             try store.commit(batch)
@@ -182,7 +197,8 @@ public final class Daemon: @unchecked Sendable {
         notifier.notify("READY=1")
         logger.notice("serving")
         var lastWatchdog = Date()
-        var lastCheckpoint = Date()
+        // A re-match at start changed the engine's occasions: the first pass checkpoints them.
+        var lastCheckpoint = rematchedAtStart ? Date.distantPast : Date()
         var lastState = Date.distantPast
         var metrics = DaemonMetrics(engine: processor.engine)
         let checkpointer = Checkpointer()

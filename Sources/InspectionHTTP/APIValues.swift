@@ -123,9 +123,10 @@ struct Query {
     /// An instant: RFC 3339 with offset, or a local date (its start; with `endOfDay`, the next day's start).
     func time(_ k: String, calendar: LocalCalendar, endOfDay: Bool = false) throws(APIError) -> Millis? {
         guard let s = string(k) else { return nil }
-        if let day = Timestamp.parseDay(s) { return calendar.startOfDay(endOfDay ? day + 1 : day) }
-        if let t = Timestamp.parseRFC3339(s) { return t }
-        throw .badRequest(k, "\"\(s)\" is not a date YYYY-MM-DD or an RFC 3339 time with offset")
+        guard let t = calendar.instant(s, endOfDay: endOfDay) else {
+            throw .badRequest(k, "\"\(s)\" is not a date YYYY-MM-DD or an RFC 3339 time with offset")
+        }
+        return t
     }
 }
 

@@ -309,10 +309,9 @@ struct SupervisionAPI: Sendable {
         let q = Query(r)
         let agency = try Self.scope(p, asked: q.string("agency_id"))
         // Default: the current local calendar year.
-        let now = Millis(Date().timeIntervalSince1970 * 1000)
-        let year = calendar.year(of: now)
-        let from = try q.time("from", calendar: calendar) ?? calendar.startOfDay(Timestamp.daysFromCivil(year: year, month: 1, day: 1))
-        let to = try q.time("to", calendar: calendar, endOfDay: true) ?? calendar.startOfDay(Timestamp.daysFromCivil(year: year + 1, month: 1, day: 1))
+        let year = calendar.yearBounds(of: Millis(Date().timeIntervalSince1970 * 1000))
+        let from = try q.time("from", calendar: calendar) ?? year.from
+        let to = try q.time("to", calendar: calendar, endOfDay: true) ?? year.to
         guard to > from else { throw .badRequest("to", "must be after from") }
         let rows = try await Self.read { try store.statistics(from: from, to: to, agencyId: agency) }
         return APIValues.response(APIValues.statistics(p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }, from: from, to: to))

@@ -6,7 +6,7 @@ struct InspectionWatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspection-watch",
         abstract: "Finds enforcement vehicles' visits to enterprises and flags unregistered, repeated and multi-agency inspections.",
-        subcommands: [ServeCommand.self, ReplayCommand.self, ImportCommand.self, CheckConfigCommand.self]
+        subcommands: [ServeCommand.self, ReplayCommand.self, ImportCommand.self, StatsCommand.self, CheckConfigCommand.self]
     )
 }
 

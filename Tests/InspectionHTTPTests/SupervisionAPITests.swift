@@ -149,6 +149,16 @@ import Testing
         let own = w.call("GET", "/api/v1/stats?from=2026-03-10&to=2026-03-10", token: APIWorld.agencyA2).json["rows"] as? [[String: Any]] ?? []
         #expect(own.map { $0["agency_id"] as? String } == ["A2"])
         #expect(w.call("GET", "/api/v1/stats?from=2026-03-10&to=2026-03-01", token: APIWorld.supervisor).status == 400)
+        // `inspection-watch stats` reads the same figures from the store.
+        let statsOut = w.dir.appendingPathComponent("stats.txt").path
+        let statsPid = try spawn(APIWorld.executable, ["stats", "--store", w.dir.appendingPathComponent("store.sqlite").path,
+                                                       "--from", "2026-03-10", "--to", "2026-03-10"], stdout: statsOut)
+        var statsStatus: Int32 = 0
+        waitpid(statsPid, &statsStatus, 0)
+        let statsLines = (try String(contentsOfFile: statsOut, encoding: .utf8)).split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(statsStatus == 0)
+        #expect(statsLines.first { $0.first == "all" }.map { Array($0.prefix(4)) } == ["all", "2", "2", "100.0"])
+        #expect(statsLines.first { $0.first == "A1" }.map { Array($0.prefix(4)) } == ["A1", "1", "1", "100.0"])
 
         // Cancelled: the visit is unregistered again; the withdrawn alert reopens.
         #expect(w.call("DELETE", "/api/v1/tasks/T-LATE-1", token: APIWorld.readonly).status == 403)
@@ -174,14 +184,18 @@ import Testing
         let broken = w.call("POST", "/api/v1/registry/reload", token: APIWorld.supervisor)
         #expect(broken.status == 422 && ((broken.json["error"] as? [String: Any])?["message"] as? String ?? "").contains("tasks.csv"))
 
-        // A restart keeps tasks registered through the API and every alert's status.
+        // A restart keeps tasks registered through the API and every alert's status; a task gone
+        // from the file while the daemon was down is matched again at start: the alert reopens.
         stream.stop()
         w.stop()
-        try Data((APIWorld.tasksHeader + APIWorld.fileTask + "T-FILE-2,A1,,E1,S1,complaint,2026-03-10,2026-03-10,,,\n").utf8)
-            .write(to: w.registry.appendingPathComponent("tasks.csv"))
+        try Data((APIWorld.tasksHeader + APIWorld.fileTask).utf8).write(to: w.registry.appendingPathComponent("tasks.csv"))
         try w.start()
         #expect((w.call("GET", "/api/v1/tasks/T-LATE-1", token: APIWorld.supervisor).json["status"] as? String) == "cancelled")
-        #expect(w.call("GET", "/api/v1/alerts/\(alertId)/history", token: APIWorld.supervisor).json["status"] as? String == "withdrawn")
+        #expect(w.call("GET", "/api/v1/tasks/T-FILE-2", token: APIWorld.supervisor).status == 404)
+        let afterRestart = w.call("GET", "/api/v1/alerts/\(alertId)/history", token: APIWorld.supervisor).json
+        #expect(afterRestart["status"] as? String == "open")
+        #expect((afterRestart["history"] as? [[String: Any]])?.last?["note"] as? String == "tasks changed in registry.dir")
+        #expect(w.call("GET", "/api/v1/alerts/\(alertId)", token: APIWorld.supervisor).status == 200)
     }
 }
 

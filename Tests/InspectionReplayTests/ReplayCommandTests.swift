@@ -198,8 +198,16 @@ import Testing
             - { filter: "jt808/+/+/up", format: jt808 }
             - { filter: "owntracks/#" , format: owntracks }
         store: { path: /tmp/iw.sqlite }
+        http:
+          tiles: "https://tiles.city.local/{z}/{x}/{y}.png"
+          tokens:
+            - { name: office, role: supervisor, token: 0123456789abcdef-office }
+            - { name: market, role: agency, agency_id: AMR, token: 0123456789abcdef-market }
         """)
         let d = c.daemon
+        #expect(d.apiTokens == [APIToken(name: "office", role: .supervisor, token: "0123456789abcdef-office"),
+                                APIToken(name: "market", role: .agency, agencyId: "AMR", token: "0123456789abcdef-market")])
+        #expect(d.tileURL == "https://tiles.city.local/{z}/{x}/{y}.png" && d.leafletDir == "/usr/share/javascript/leaflet")
         #expect(d.host == "broker.local" && d.port == 8883 && d.clientId == "iw-1" && d.username == "iw" && d.password == "secret")
         #expect(d.caFile == "/etc/iw/ca.crt" && d.alertTopicPrefix == "city/alerts" && d.storePath == "/tmp/iw.sqlite")
         #expect(d.subscriptions == [.init(filter: "jt808/+/+/up", format: .jt808), .init(filter: "owntracks/#", format: .owntracks)])
@@ -217,6 +225,10 @@ import Testing
         ("severity:\n  tracker_silent: loud\n", "config:2: severity.tracker_silent: \"loud\" is not one of low, medium, high, critical"),
         ("registry:\n  coordinates: utm\n", "config:2: registry.coordinates: \"utm\" is not one of wgs84, gcj02, bd09"),
         ("visits: 3\n", "config:1: visits: must be a mapping of settings"),
+        ("http:\n  tokens:\n    - { name: a, role: admin, token: 0123456789abcdef }\n", "config:3: http.tokens[0].role: \"admin\" is not one of supervisor, agency, readonly"),
+        ("http:\n  tokens:\n    - { name: a, role: readonly, token: short }\n", "config:3: http.tokens[0].token: required, at least 16 characters"),
+        ("http:\n  tokens:\n    - { name: a, role: agency, token: 0123456789abcdef }\n", "config:3: http.tokens[0].agency_id: required for role agency"),
+        ("http:\n  tokens:\n    - { name: a, role: readonly, token: 0123456789abcdef }\n    - { name: b, role: supervisor, token: 0123456789abcdef }\n", "config:4: http.tokens[1].token: the same token is given twice"),
         ("visits:\n  max_gap: 1e300d\n", "config:2: visits.max_gap: \"1e300d\" is not a duration (seconds, or e.g. 500ms, 120s, 30m, 2h, 7d)"),
     ])
     func errorsNameTheSettingAndLine(text: String, message: String) {

@@ -37,4 +37,17 @@ public struct LocalCalendar: Sendable {
         guess = naive - offsetMs(at: guess)
         return guess
     }
+
+    /// An instant written as RFC 3339 with an offset, or as a local date `YYYY-MM-DD`: that day's
+    /// start, or with `endOfDay` the next day's (a `to` date is inclusive). Nil for anything else.
+    public func instant(_ text: String, endOfDay: Bool = false) -> Millis? {
+        if let day = Timestamp.parseDay(text) { return startOfDay(endOfDay ? day + 1 : day) }
+        return Timestamp.parseRFC3339(text)
+    }
+
+    /// The local calendar year of an instant, as [its first midnight, the next year's).
+    public func yearBounds(of ms: Millis) -> (from: Millis, to: Millis) {
+        let y = year(of: ms)
+        return (startOfDay(Timestamp.daysFromCivil(year: y, month: 1, day: 1)), startOfDay(Timestamp.daysFromCivil(year: y + 1, month: 1, day: 1)))
+    }
 }

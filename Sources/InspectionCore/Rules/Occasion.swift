@@ -22,4 +22,5 @@ public struct Occasion: Sendable, Equatable, Codable {
 public struct VisitAssignment: Sendable, Equatable {
     public var taskId: String?
     public var occasionId: String
+    public init(taskId: String?, occasionId: String) { self.taskId = taskId; self.occasionId = occasionId }
 }

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import InspectionConfig
+import InspectionCore
+import InspectionStore
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Statistics per agency from the store: visits, occasions, 计划检查率 and 联合检查实施率 against their targets, alerts by kind."
+    )
+
+    @Option(help: "Configuration file (YAML): the store path and time zone.")
+    var config: String?
+
+    @Option(help: "The store (SQLite file); overrides store.path of the configuration.")
+    var store: String?
+
+    @Option(help: "First day (YYYY-MM-DD, local) or RFC 3339 instant; default: 1 January of this year.")
+    var from: String?
+
+    @Option(help: "Last day (YYYY-MM-DD, inclusive) or RFC 3339 instant (exclusive); default: 31 December of this year.")
+    var to: String?
+
+    @Option(help: "Only this agency.")
+    var agency: String?
+
+    func run() throws {
+        let c = loadConfiguration(config)
+        let calendar = c.engine.calendar
+        let year = calendar.yearBounds(of: Millis(Date().timeIntervalSince1970 * 1000))
+        func bound(_ text: String?, _ name: String, endOfDay: Bool, _ fallback: Millis) -> Millis {
+            guard let text else { return fallback }
+            guard let t = calendar.instant(text, endOfDay: endOfDay) else {
+                fail("--\(name) \"\(text)\" is not a date YYYY-MM-DD or an RFC 3339 time with offset")
+            }
+            return t
+        }
+        let start = bound(from, "from", endOfDay: false, year.from)
+        let end = bound(to, "to", endOfDay: true, year.to)
+        guard end > start else { fail("--to must be after --from") }
+        let path = store ?? c.daemon.storePath
+        guard FileManager.default.fileExists(atPath: path) else { fail("\(path): no such store") }
+        let rows: [AgencyStatistics]
+        do { rows = try Store(path: path).statistics(from: start, to: end, agencyId: agency) } catch { fail("\(path): \(error)") }
+        print("\(Timestamp.formatUTC(start)) … \(Timestamp.formatUTC(end))  (targets: 计划检查率 ≥ 75 %, 联合检查实施率 ≥ 80 %)")
+        func pct(_ v: Double?, _ target: Double) -> String {
+            guard let v else { return "—" }
+            return String(format: "%.1f %%", v * 100) + (v >= target ? "" : " (below)")
+        }
+        let header = ["agency", "visits", "occasions", "planned", "joint", "alerts"]
+        var table = [header]
+        for r in rows where agency == nil || r.agencyId != nil {
+            let alerts = AlertKind.allCases.compactMap { k in r.alerts[k].map { "\(k.rawValue) \($0)" } }.joined(separator: ", ")
+            table.append([r.agencyId ?? "all", String(r.visits), String(r.occasions), pct(r.plannedShare, AgencyStatistics.plannedTarget),
+                          pct(r.jointShare, AgencyStatistics.jointTarget), alerts.isEmpty ? "none" : alerts])
+        }
+        let widths = (0..<header.count).map { i in table.map { $0[i].count }.max() ?? 0 }
+        for row in table {
+            print(row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  "))
+        }
+    }
+}
