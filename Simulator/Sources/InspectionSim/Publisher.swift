@@ -47,6 +47,7 @@ public final class Publisher: @unchecked Sendable {
     let options: Options
     private let lock = NSLock()
     private var acked = 0
+    private var outstanding = Set<Int32>()
     private var connected = false
     private var everConnected = false
     private var reconnects = 0
@@ -91,7 +92,9 @@ public final class Publisher: @unchecked Sendable {
                 // Refused before ever connecting: wrong address or credentials, give up. Refused on a
                 // reconnect (a broker still starting up): keep trying.
                 case .refused(let why): if !everConnected { refusal = why }
-                case .published: acked += 1
+                // Only messages whose publish returned: libmosquitto may still deliver one whose publish
+                // reported a broken connection (it stays in its queue), and that one is sent again here.
+                case .published(let mid): if outstanding.remove(mid) != nil { acked += 1 }
                 }
             }
         })
@@ -154,7 +157,9 @@ public final class Publisher: @unchecked Sendable {
             while true {
                 let (outstanding, up, refused) = lock.withLock { (sent - acked, connected, refusal) }
                 if let refused { throw SimError("the broker refused the connection: \(refused)") }
-                if up && outstanding < options.window, (try? client.publish(topic: topic, payload: payload, qos: options.qos)) != nil {
+                if up && outstanding < options.window, let mid = try? client.publish(topic: topic, payload: payload, qos: options.qos) {
+                    // QoS 0 has no acknowledgement: handed over is done.
+                    lock.withLock { if options.qos > 0 { self.outstanding.insert(mid) } else { acked += 1 } }
                     break
                 }
                 keepUp(up ? 1 : 20)
