@@ -116,28 +116,11 @@ public struct Engine: Sendable {
     /// seen is `rematch`'s.
     public mutating func upsertTask(_ task: InspectionTask) { registry.upsert(task) }
 
-    /// A visit as the store keeps it, for `rematch`.
-    public struct SeenVisit: Sendable {
-        public var visitId: String
-        public var vehicleId: String
-        public var agencyId: String?
-        public var siteId: String
-        public var enterpriseId: String
-        public var start: Millis
-        public var openedAt: Millis
-
-        public init(visitId: String, vehicleId: String, agencyId: String?, siteId: String, enterpriseId: String,
-                    start: Millis, openedAt: Millis) {
-            self.visitId = visitId; self.vehicleId = vehicleId; self.agencyId = agencyId; self.siteId = siteId
-            self.enterpriseId = enterpriseId; self.start = start; self.openedAt = openedAt
-        }
-    }
-
     /// Task matching and the rules again for every visit seen at `enterprise` (SPEC §4.2–4.4),
     /// in the order they opened: each visit's task and occasion now, and every alert they raise
     /// now (silent-tracker alerts do not depend on tasks and are not among them). Open visits
     /// take their new task and occasion, so they close with them.
-    public mutating func rematch(enterprise: String, visits: [SeenVisit]) -> (assignments: [String: VisitAssignment], alerts: [AlertRecord]) {
+    public mutating func rematch(enterprise: String, visits: [VisitRecord]) -> (assignments: [String: VisitAssignment], alerts: [AlertRecord]) {
         let ordered = visits.sorted { $0.openedAt != $1.openedAt ? $0.openedAt < $1.openedAt : byteOrder($0.visitId, $1.visitId) }
         let facts = ordered.map { v in
             // A site gone from the registry since keeps its id; its region is no longer known.

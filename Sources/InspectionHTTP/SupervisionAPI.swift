@@ -90,6 +90,19 @@ struct SupervisionAPI: Sendable {
         (try q.int("limit", default: 100, min: 1, max: 1000), try q.int("offset", default: 0, min: 0, max: Int(Int32.max)))
     }
 
+    /// The narrowing alert and visit lists share, from the query (an agency's token confined to its own).
+    func records(_ q: Query, _ p: Principal) throws(APIError) -> RecordFilter {
+        var f = RecordFilter()
+        f.agencyId = try Self.scope(p, asked: q.string("agency_id"))
+        f.enterpriseId = q.string("enterprise_id")
+        f.siteId = q.string("site_id")
+        f.vehicleId = q.string("vehicle_id")
+        f.from = try q.time("from", calendar: calendar)
+        f.to = try q.time("to", calendar: calendar, endOfDay: true)
+        (f.limit, f.offset) = try Self.page(q)
+        return f
+    }
+
     // MARK: routes
 
     func me(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
@@ -101,13 +114,7 @@ struct SupervisionAPI: Sendable {
         var f = AlertFilter()
         f.kinds = try q.list("kind", AlertKind.self)
         f.statuses = try q.list("status", AlertStatus.self)
-        f.agencyId = try Self.scope(p, asked: q.string("agency_id"))
-        f.enterpriseId = q.string("enterprise_id")
-        f.siteId = q.string("site_id")
-        f.vehicleId = q.string("vehicle_id")
-        f.from = try q.time("from", calendar: calendar)
-        f.to = try q.time("to", calendar: calendar, endOfDay: true)
-        (f.limit, f.offset) = try Self.page(q)
+        f.records = try records(q, p)
         let filter = f
         let (items, total) = try await Self.read { try await store.alerts(filter) }
         return APIValues.response(.object([("total", .int(Int64(total))), ("limit", .int(Int64(f.limit))), ("offset", .int(Int64(f.offset))),
@@ -209,14 +216,8 @@ struct SupervisionAPI: Sendable {
     func listVisits(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
         let q = Query(r)
         var f = VisitFilter()
-        f.agencyId = try Self.scope(p, asked: q.string("agency_id"))
-        f.enterpriseId = q.string("enterprise_id")
-        f.siteId = q.string("site_id")
-        f.vehicleId = q.string("vehicle_id")
+        f.records = try records(q, p)
         f.taskId = q.string("task_id")
-        f.from = try q.time("from", calendar: calendar)
-        f.to = try q.time("to", calendar: calendar, endOfDay: true)
-        (f.limit, f.offset) = try Self.page(q)
         let filter = f
         let (items, total) = try await Self.read { try await store.visits(filter) }
         return APIValues.response(.object([("total", .int(Int64(total))), ("limit", .int(Int64(f.limit))), ("offset", .int(Int64(f.offset))),

@@ -35,18 +35,11 @@ public struct StatusChange: Sendable, Equatable {
     public var note: String?
 }
 
-/// Which alerts to list (nil: any). `agencyId` also confines an agency's token to its own.
-public struct AlertFilter: Sendable {
+/// Which alerts to list: kinds and statuses (empty: any) besides the common narrowing.
+public struct AlertFilter: NarrowsRecords, Sendable {
+    public var records = RecordFilter()
     public var kinds: [AlertKind] = []
     public var statuses: [AlertStatus] = []
-    public var agencyId: String?
-    public var enterpriseId: String?
-    public var siteId: String?
-    public var vehicleId: String?
-    public var from: Millis?
-    public var to: Millis?
-    public var limit = 100
-    public var offset = 0
     public init() {}
 }
 
@@ -62,31 +55,11 @@ extension Store {
 
     /// Alerts newest first, and how many match in all.
     public func alerts(_ f: AlertFilter) async throws -> (items: [StoredAlert], total: Int) {
-        var clauses: [String] = []
-        var args: [(any DatabaseValueConvertible)?] = []
-        if !f.kinds.isEmpty {
-            clauses.append("kind IN (" + f.kinds.map { _ in "?" }.joined(separator: ",") + ")")
-            args += f.kinds.map(\.rawValue)
-        }
-        if !f.statuses.isEmpty {
-            clauses.append("status IN (" + f.statuses.map { _ in "?" }.joined(separator: ",") + ")")
-            args += f.statuses.map(\.rawValue)
-        }
-        for (column, value) in [("agency_id", f.agencyId), ("enterprise_id", f.enterpriseId), ("site_id", f.siteId),
-                                ("vehicle_id", f.vehicleId)] {
-            if let value { clauses.append("\(column) = ?"); args.append(value) }
-        }
-        if let from = f.from { clauses.append("at >= ?"); args.append(from) }
-        if let to = f.to { clauses.append("at < ?"); args.append(to) }
-        let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-        let arguments = StatementArguments(args)
-        let page = StatementArguments([f.limit, f.offset])
-        return try await pool.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM alerts" + whereSQL, arguments: arguments) ?? 0
-            let items = try Row.fetchAll(db, sql: "SELECT * FROM alerts" + whereSQL + " ORDER BY at DESC, alert_id DESC LIMIT ? OFFSET ?",
-                                         arguments: arguments + page).map(Self.alert)
-            return (items, total)
-        }
+        var c = Conditions()
+        c.oneOf("kind", f.kinds.map(\.rawValue))
+        c.oneOf("status", f.statuses.map(\.rawValue))
+        c.filter(f.records, time: "at")
+        return try await page("alerts", c, order: "at DESC, alert_id DESC", limit: f.limit, offset: f.offset, Self.alert)
     }
 
     public func alert(id: String) async throws -> StoredAlert? {

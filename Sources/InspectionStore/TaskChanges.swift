@@ -72,23 +72,11 @@ extension Store {
     /// Tasks by window start, then id, and how many match in all. `agencyId` matches the lead
     /// agency and the partners.
     public func tasks(_ f: TaskFilter) async throws -> (items: [StoredTask], total: Int) {
-        var clauses: [String] = []
-        var args: [(any DatabaseValueConvertible)?] = []
-        if let a = f.agencyId {
-            clauses.append("(agency_id = ? OR ';' || partner_agency_ids || ';' LIKE '%;' || ? || ';%')")
-            args += [a, a]
-        }
-        if let e = f.enterpriseId { clauses.append("enterprise_id = ?"); args.append(e) }
-        if let s = f.status { clauses.append("status = ?"); args.append(s.rawValue) }
-        let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-        let arguments = StatementArguments(args)
-        let page = StatementArguments([f.limit, f.offset])
-        return try await pool.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM tasks" + whereSQL, arguments: arguments) ?? 0
-            let items = try Row.fetchAll(db, sql: "SELECT * FROM tasks" + whereSQL + " ORDER BY start, task_id LIMIT ? OFFSET ?",
-                                         arguments: arguments + page).map(Self.storedTask)
-            return (items, total)
-        }
+        var c = Conditions()
+        if let a = f.agencyId { c.add("(agency_id = ? OR ';' || partner_agency_ids || ';' LIKE '%;' || ? || ';%')", [a, a]) }
+        c.equal("enterprise_id", f.enterpriseId)
+        c.equal("status", f.status?.rawValue)
+        return try await page("tasks", c, order: "start, task_id", limit: f.limit, offset: f.offset, Self.storedTask)
     }
 
     /// A task registered, amended or cancelled (`task`, if any, saved as coming from the API), and

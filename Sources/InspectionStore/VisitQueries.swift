@@ -2,17 +2,10 @@ import Foundation
 import GRDB
 import InspectionCore
 
-/// Which visits to list (nil: any). `agencyId` also confines an agency's token to its own.
-public struct VisitFilter: Sendable {
-    public var agencyId: String?
-    public var enterpriseId: String?
-    public var siteId: String?
-    public var vehicleId: String?
+/// Which visits to list: by task besides the common narrowing.
+public struct VisitFilter: NarrowsRecords, Sendable {
+    public var records = RecordFilter()
     public var taskId: String?
-    public var from: Millis?
-    public var to: Millis?
-    public var limit = 100
-    public var offset = 0
     public init() {}
 }
 
@@ -25,23 +18,10 @@ extension Store {
 
     /// Visits newest first, and how many match in all.
     public func visits(_ f: VisitFilter) async throws -> (items: [VisitRecord], total: Int) {
-        var clauses: [String] = []
-        var args: [(any DatabaseValueConvertible)?] = []
-        for (column, value) in [("agency_id", f.agencyId), ("enterprise_id", f.enterpriseId), ("site_id", f.siteId),
-                                ("vehicle_id", f.vehicleId), ("task_id", f.taskId)] {
-            if let value { clauses.append("\(column) = ?"); args.append(value) }
-        }
-        if let from = f.from { clauses.append("start >= ?"); args.append(from) }
-        if let to = f.to { clauses.append("start < ?"); args.append(to) }
-        let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-        let arguments = StatementArguments(args)
-        let page = StatementArguments([f.limit, f.offset])
-        return try await pool.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM visits" + whereSQL, arguments: arguments) ?? 0
-            let items = try Row.fetchAll(db, sql: "SELECT * FROM visits" + whereSQL + " ORDER BY start DESC, visit_id DESC LIMIT ? OFFSET ?",
-                                         arguments: arguments + page).map(Self.visit)
-            return (items, total)
-        }
+        var c = Conditions()
+        c.filter(f.records, time: "start")
+        c.equal("task_id", f.taskId)
+        return try await page("visits", c, order: "start DESC, visit_id DESC", limit: f.limit, offset: f.offset, Self.visit)
     }
 
     public func visit(id: String) async throws -> VisitRecord? {
@@ -73,13 +53,7 @@ extension Store {
     }
 
     /// Every visit seen at an enterprise, as the rules take them again (`Engine.rematch`).
-    public func seenVisits(enterprise: String) throws -> [Engine.SeenVisit] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, opened_at FROM visits WHERE enterprise_id = ?",
-                             arguments: [enterprise]).map {
-                Engine.SeenVisit(visitId: $0["visit_id"], vehicleId: $0["vehicle_id"], agencyId: $0["agency_id"], siteId: $0["site_id"],
-                                 enterpriseId: $0["enterprise_id"], start: $0["start"], openedAt: $0["opened_at"])
-            }
-        }
+    public func seenVisits(enterprise: String) throws -> [VisitRecord] {
+        try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM visits WHERE enterprise_id = ?", arguments: [enterprise]).map(Self.visit) }
     }
 }

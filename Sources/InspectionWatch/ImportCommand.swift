@@ -12,15 +12,10 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Registry folder: sites.geojson, agencies.csv, vehicles.csv, tasks.csv.")
     var registry: String
 
-    @Option(help: "Configuration file (YAML): the store path, time zone and coordinate system.")
-    var config: String?
-
-    @Option(help: "The store (SQLite file); overrides store.path of the configuration.")
-    var store: String?
+    @OptionGroup var options: StoreOptions
 
     func run() throws {
-        let c = loadConfiguration(config)
-        let path = store ?? c.daemon.storePath
+        let (c, path) = options.resolve()
         let db: Store
         do { db = try Store(path: path) } catch { fail("\(path): \(error)") }
         do {

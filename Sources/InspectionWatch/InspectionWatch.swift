@@ -22,3 +22,18 @@ func loadConfiguration(_ path: String?) -> Configuration {
     guard let path else { return Configuration() }
     do { return try Configuration.load(path: path) } catch { fail(error.description) }
 }
+
+/// `--config` and `--store`: the commands that work on the store without the daemon.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "Configuration file (YAML): the store path, time zone and coordinate system.")
+    var config: String?
+
+    @Option(help: "The store (SQLite file); overrides store.path of the configuration.")
+    var store: String?
+
+    /// The configuration and the store's path; a bad file is a one-line error, exit 2.
+    func resolve() -> (configuration: Configuration, path: String) {
+        let c = loadConfiguration(config)
+        return (c, store ?? c.daemon.storePath)
+    }
+}

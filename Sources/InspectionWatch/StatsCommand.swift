@@ -10,11 +10,7 @@ struct StatsCommand: ParsableCommand {
         abstract: "Statistics per agency from the store: visits, occasions, 计划检查率 and 联合检查实施率 against their targets, alerts by kind."
     )
 
-    @Option(help: "Configuration file (YAML): the store path and time zone.")
-    var config: String?
-
-    @Option(help: "The store (SQLite file); overrides store.path of the configuration.")
-    var store: String?
+    @OptionGroup var options: StoreOptions
 
     @Option(help: "First day (YYYY-MM-DD, local) or RFC 3339 instant; default: 1 January of this year.")
     var from: String?
@@ -26,7 +22,7 @@ struct StatsCommand: ParsableCommand {
     var agency: String?
 
     func run() throws {
-        let c = loadConfiguration(config)
+        let (c, path) = options.resolve()
         let calendar = c.engine.calendar
         let year = calendar.yearBounds(of: Millis(Date().timeIntervalSince1970 * 1000))
         func bound(_ text: String?, _ name: String, endOfDay: Bool, _ fallback: Millis) -> Millis {
@@ -39,7 +35,6 @@ struct StatsCommand: ParsableCommand {
         let start = bound(from, "from", endOfDay: false, year.from)
         let end = bound(to, "to", endOfDay: true, year.to)
         guard end > start else { fail("--to must be after --from") }
-        let path = store ?? c.daemon.storePath
         guard FileManager.default.fileExists(atPath: path) else { fail("\(path): no such store") }
         let rows: [AgencyStatistics]
         do { rows = try Store(path: path).statistics(from: start, to: end, agencyId: agency) } catch { fail("\(path): \(error)") }

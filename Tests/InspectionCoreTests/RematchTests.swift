@@ -20,11 +20,8 @@ import Testing
         return (t.tasks.last!, t.run())
     }
 
-    static func seen(_ visits: [VisitRecord], at enterprise: String) -> [Engine.SeenVisit] {
-        visits.filter { $0.enterpriseId == enterprise }.map {
-            Engine.SeenVisit(visitId: $0.visitId, vehicleId: $0.vehicleId, agencyId: $0.agencyId, siteId: $0.siteId,
-                             enterpriseId: $0.enterpriseId, start: $0.start, openedAt: $0.openedAt)
-        }
+    static func seen(_ visits: [VisitRecord], at enterprise: String) -> [VisitRecord] {
+        visits.filter { $0.enterpriseId == enterprise }
     }
 
     @Test(arguments: [TaskKind.complaint, .planned, .joint])

@@ -74,28 +74,10 @@ import Testing
         return (topic, payload)
     }
 
-    /// A connected publisher (a tracker gateway) and the message ids the broker acknowledged.
-    static func gateway(port: Int32, configure: (inout MQTTSettings) -> Void = { _ in }) throws -> (MQTTClient, Collected<Int32>) {
-        var s = MQTTSettings()
-        s.port = port
-        configure(&s)
-        s.clientId = "tracker-gateway-\(UUID().uuidString.prefix(8))"
-        s.cleanSession = true
-        let acked = Collected<Int32>()
-        let connected = Collected<Bool>()
-        let client = try MQTTClient(settings: s, onMessage: { _ in }, onEvent: { e in
-            if case .published(let mid) = e { acked.append(mid) }
-            if e == .connected { connected.append(true) }
-        })
-        try client.start()
-        #expect(eventually { connected.count > 0 })
-        return (client, acked)
-    }
-
     /// Publishes `fixes` at QoS 1 and waits until the broker acknowledged all of them.
     static func publish(_ fixes: ArraySlice<Fix>, format: PayloadFormat, port: Int32,
                         configure: (inout MQTTSettings) -> Void = { _ in }) throws {
-        let (client, acked) = try gateway(port: port, configure: configure)
+        let (client, acked) = try trackerGateway(port: port, configure: configure)
         for f in fixes {
             let (topic, payload) = message(f, format)
             try client.publish(topic: topic, payload: payload, qos: 1)
@@ -351,7 +333,7 @@ import Testing
             ("vehicles/x/position", [UInt8](repeating: 0x7b, count: 70_000)),
             ("vehicles/x/position", [0xff, 0xfe, 0x00, 0x01]),
         ]
-        let (client, acked) = try Self.gateway(port: broker.port)
+        let (client, acked) = try trackerGateway(port: broker.port)
         var sent = 0
         for (i, f) in setup.fixes.enumerated() {
             let (topic, payload) = Self.message(f, .native)

@@ -75,17 +75,7 @@ final class APIWorld {
 
     /// Both stays, published as the trackers would (native format, QoS 1).
     func publishStays() throws {
-        var s = MQTTSettings()
-        s.port = broker.port
-        s.clientId = "trackers"
-        let acked = Collected<Int32>()
-        let connected = Collected<Bool>()
-        let client = try MQTTClient(settings: s, onMessage: { _ in }, onEvent: { e in
-            if case .published(let mid) = e { acked.append(mid) }
-            if e == .connected { connected.append(true) }
-        })
-        try client.start()
-        #expect(eventually { connected.count > 0 })
+        let (client, acked) = try trackerGateway(port: broker.port)
         var sent = 0
         for (vehicle, lon) in [("V1", 121.4700), ("V2", 121.4900)] {
             // 10 minutes at the site, then 1 km away.
