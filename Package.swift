@@ -91,6 +91,19 @@ let package = Package(
             ],
             path: "Benchmarks/Sources"
         ),
+        // Fuzzing: each parser behind one libFuzzer entry point (scripts/fuzz builds it with
+        // -sanitize=fuzzer); built plainly it replays inputs, as the regression tests do.
+        .target(
+            name: "InspectionFuzzTargets",
+            dependencies: ["InspectionCore", "InspectionConfig"],
+            path: "Fuzz/Sources/InspectionFuzzTargets"
+        ),
+        .executableTarget(
+            name: "inspection-fuzz",
+            dependencies: ["InspectionFuzzTargets"],
+            path: "Fuzz/Sources/inspection-fuzz",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
         .testTarget(name: "InspectionCoreTests", dependencies: ["InspectionCore"]),
         // A real broker and processes for the tests that need them.
         .target(name: "InspectionTestSupport", dependencies: ["InspectionMQTT"], path: "Tests/Support/InspectionTestSupport"),

@@ -27,12 +27,14 @@ public final class Daemon: @unchecked Sendable {
     private let queueRef = Atomic<IngestQueue?>(nil)
     private let commands = CommandQueue()
     private let healthState = HealthState()
+    private let faults: Faults
 
     /// Opens the store (migrating it). Logs with fixed messages and the data in metadata
     /// (`iw.*`, `mqtt.*`); the executable chooses where they go (`LoggingSystem.bootstrap`).
     public init(configuration: Configuration, logger: Logger) throws(Failure) {
         self.configuration = configuration
         self.logger = logger
+        self.faults = Faults(logger: logger)
         do { store = try Store(path: configuration.daemon.storePath) } catch {
             throw .store("\(configuration.daemon.storePath): \(error)")
         }
@@ -59,7 +61,14 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// What `/health` says: connected to the broker, the store writable, how far behind.
-    public func health() -> (ok: Bool, detail: [String: String]) { healthState.snapshot() }
+    public func health() -> (ok: Bool, detail: [String: String]) {
+        var h = healthState.snapshot()
+        for (part, error) in faults.current {
+            h.ok = false
+            h.detail[part] = error
+        }
+        return h
+    }
 
     /// Asks the run loop to read the registry files again (SIGHUP).
     public func reload() {
@@ -129,8 +138,11 @@ public final class Daemon: @unchecked Sendable {
             let changed = CommandExecutor.changedEnterprises(tasksBefore, registry.tasks)
             if !changed.isEmpty {
                 let r = try executor.rematchChanged(changed, processor: &processor, actor: "serve", reason: "tasks changed in registry.dir")
-                logger.notice("visits matched again", metadata: ["iw.enterprises": "\(changed.count)", "iw.alerts_raised": "\(r.raised.count)",
-                                                                "iw.alerts_withdrawn": "\(r.withdrawn.count)", "iw.alerts_reopened": "\(r.reopened.count)"])
+                if r.visitsChanged + r.raised.count + r.withdrawn.count + r.reopened.count > 0 {
+                    logger.notice("visits matched again", metadata: ["iw.enterprises": "\(changed.count)", "iw.visits_changed": "\(r.visitsChanged)",
+                                                                    "iw.alerts_raised": "\(r.raised.count)", "iw.alerts_withdrawn": "\(r.withdrawn.count)",
+                                                                    "iw.alerts_reopened": "\(r.reopened.count)"])
+                }
                 rematchedAtStart = true
             }
         } catch let e as Failure {
@@ -153,19 +165,23 @@ public final class Daemon: @unchecked Sendable {
         let subscriptions = d.subscriptions
         let client: MQTTClient
         do {
-            client = try MQTTClient(settings: mqtt, onMessage: { [journal, queue, logger] m in
+            let faults = self.faults
+            client = try MQTTClient(settings: mqtt, onMessage: { [journal, queue] m in
                 let sub = subscriptions.firstIndex { MQTTClient.topic(m.topic, matches: $0.filter) } ?? 0
                 let now = Millis(Date().timeIntervalSince1970 * 1000)
                 // In the journal before this returns, i.e. before libmosquitto acknowledges it.
+                // A journal that cannot write (disk full, read-only): the message is held, not
+                // acknowledged; the broker keeps it and the rest until the disk takes them again.
                 while true {
                     do {
                         // QoS 1: written before the acknowledgement. QoS 0 (nothing promised) may
                         // wait in memory for company: one write for many.
                         queue.push(try journal.append(receivedAt: now, subscription: sub, topic: m.topic, payload: m.payload,
                                                       durable: m.qos > 0))
+                        faults.recovered(.journal)
                         break
                     } catch {
-                        logger.error("cannot journal a received message; holding it unacknowledged", metadata: ["mqtt.topic": "\(m.topic)", "iw.error": "\(error)"])
+                        faults.failed(.journal, error, consequence: "messages are not acknowledged; the broker holds them")
                         Thread.sleep(forTimeInterval: 1)
                     }
                 }
@@ -188,8 +204,16 @@ public final class Daemon: @unchecked Sendable {
         } catch { throw .mqtt(error) }
         queueRef.set(queue)
         let feed = self.feed
+        let faults = self.faults
+        // What the engine produced and the store has not taken yet (it cannot write): nothing more
+        // is taken from the queue until it has, so the queue fills, the receiving thread waits,
+        // and the broker holds the rest.
+        var unsaved: StoreBatch?
         func commit(_ batch: StoreBatch) throws {
+            unsaved = batch
             try store.commit(batch)
+            unsaved = nil
+            faults.recovered(.store)
             feed.publish(batch.alerts.map { .alert($0.record) })
         }
 
@@ -204,12 +228,23 @@ public final class Daemon: @unchecked Sendable {
         let checkpointer = Checkpointer()
         var checkpointSeq = processor.lastSeq
         while true {
+            if let pending = unsaved {
+                do { try commit(pending) } catch {
+                    faults.failed(.store, error, consequence: "visits and alerts wait in memory; no more messages are taken")
+                    healthState.set(storeError: "\(error)", queueDepth: queue.depth, unpublished: nil)
+                    if stopping.get() { break }  // the journal has every message: a restart processes them again
+                    Thread.sleep(forTimeInterval: 1)
+                    continue
+                }
+            }
             // Up to 10 ms more to gather a batch: one transaction for many messages, well inside
             // the 100 ms an alert may take.
             let entries = queue.take(max: 5000, until: Date().addingTimeInterval(0.2), gather: 0.01)
             let finishing = stopping.get()
             do {
-                try journal.flush()
+                // QoS 0 messages buffered for the journal: if they cannot be written they are still
+                // processed (the broker promised nothing for them).
+                do { try journal.flush() } catch { faults.failed(.journal, error, consequence: "QoS 0 messages are not kept") }
                 var batch = processor.process(entries)
                 metrics.batch(entries, batch, engine: processor.engine, now: Millis(Date().timeIntervalSince1970 * 1000))
                 if finishing {
@@ -258,7 +293,7 @@ public final class Daemon: @unchecked Sendable {
                 // thread (the engine is a value: the copy taken here is the state after `lastSeq`,
                 // whatever comes next); on SIGTERM and SIGHUP it is waited for.
                 if checkpointNow || periodic {
-                    try journal.flush()
+                    do { try journal.flush() } catch { faults.failed(.journal, error, consequence: "QoS 0 messages are not kept") }
                     if checkpointNow { checkpointer.wait() }  // a periodic one still being written comes first
                     if checkpointer.submit(engine: processor.engine, seq: processor.lastSeq, store: store, journal: journal, logger: logger) {
                         checkpointSeq = processor.lastSeq
@@ -288,7 +323,7 @@ public final class Daemon: @unchecked Sendable {
                 }
             } catch {
                 healthState.set(storeError: "\(error)", queueDepth: queue.depth, unpublished: nil)
-                logger.error("store error", metadata: ["iw.error": "\(error)"])
+                faults.failed(.store, error, consequence: "visits and alerts wait in memory; no more messages are taken")
             }
             if let interval = notifier.watchdogInterval, Date().timeIntervalSince(lastWatchdog) >= interval {
                 notifier.notify("WATCHDOG=1")

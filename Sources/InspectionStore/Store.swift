@@ -53,6 +53,12 @@ public final class Store: Sendable {
         }
         pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
+        // SQLite opens a file it cannot write read-only without a word: write once, so that a
+        // read-only store is an error here and not at the first commit.
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO state (key, value) VALUES ('opened_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [Millis(Date().timeIntervalSince1970 * 1000)])
+        }
     }
 
     static var migrator: DatabaseMigrator {

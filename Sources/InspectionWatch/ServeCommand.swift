@@ -27,18 +27,44 @@ struct ServeCommand: ParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "inspection-watch")
-        let daemon: Daemon
-        do { daemon = try Daemon(configuration: configuration, logger: logger) } catch { fail(error.description) }
         signal(SIGPIPE, SIG_IGN)  // a broker or HTTP client gone away is an error to handle, not a death
         // SIGTERM (systemd stop) and SIGINT: drain and stop. SIGHUP: read the registry again.
+        let current = DaemonSlot()
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { if sig == SIGHUP { daemon.reload() } else { daemon.stop() } }
+            s.setEventHandler { if sig == SIGHUP { current.daemon?.reload() } else { current.stop() } }
             s.resume()
             sources.append(s)
         }
+        // A store that cannot be opened for writing (a read-only file system, a full disk): said
+        // clearly, and tried again until it can. The daemon does not connect meanwhile, so the
+        // broker keeps every position for its session.
+        var since: Date?
+        var said = Date.distantPast
+        let daemon: Daemon
+        while true {
+            do {
+                daemon = try Daemon(configuration: configuration, logger: logger)
+                if let since { logger.notice("store writable again", metadata: ["iw.failed_for_s": "\(Int(Date().timeIntervalSince(since)))"]) }
+                break
+            } catch {
+                if case .store = error {
+                    if since == nil { since = Date() }
+                    if Date().timeIntervalSince(said) >= 30 {
+                        said = Date()
+                        logger.critical("store cannot be opened for writing: not connecting to the broker, which keeps the positions; trying again every 2 s",
+                                        metadata: ["iw.error": "\(error)"])
+                    }
+                    if current.stopRequested { return }
+                    Thread.sleep(forTimeInterval: 2)
+                    continue
+                }
+                fail(error.description)
+            }
+        }
+        current.set(daemon)
         let d = configuration.daemon
         if d.httpPort > 0 {
             let server = HTTPServer(configuration: configuration, daemon: daemon, metrics: registry, logger: logger)
@@ -51,5 +77,25 @@ struct ServeCommand: ParsableCommand {
         }
         do { try daemon.run() } catch { fail(error.description) }
         withExtendedLifetime(sources) {}
+    }
+}
+
+/// The daemon once it exists; a stop asked for before that ends the wait for the store.
+final class DaemonSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Daemon?
+    private var stopped = false
+
+    var daemon: Daemon? { lock.withLock { value } }
+    var stopRequested: Bool { lock.withLock { stopped } }
+
+    func set(_ d: Daemon) {
+        let stopNow = lock.withLock { value = d; return stopped }
+        if stopNow { d.stop() }
+    }
+
+    func stop() {
+        let d = lock.withLock { stopped = true; return value }
+        d?.stop()
     }
 }

@@ -33,7 +33,8 @@ import Testing
         let fixes: [Fix]
         let httpPort: Int32
 
-        init(brokerPort: Int32, format: PayloadFormat) throws {
+        /// `storeDir`: where the store and its journal go (a small file system of the test's own).
+        init(brokerPort: Int32, format: PayloadFormat, storeDir: URL? = nil) throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
             registry = dir.appendingPathComponent("registry")
             try FileManager.default.createDirectory(at: registry, withIntermediateDirectories: true)
@@ -45,7 +46,7 @@ import Testing
                 vehicles: "vehicle_id,agency_id,plate\n" + vehicles.enumerated().map { "\($1),\($0 % 2 == 0 ? "AMR" : "ENV"),\n" }.joined())
             csv = dir.appendingPathComponent("trace.csv")
             try Data(("vehicle_id,ts,lat,lon\n" + fixes.map { "\($0.vehicle),\($0.ts),\($0.lat),\($0.lon)\n" }.joined()).utf8).write(to: csv)
-            store = dir.appendingPathComponent("store.sqlite").path
+            store = (storeDir ?? dir).appendingPathComponent("store.sqlite").path
             httpPort = try TestBroker.freePort()
             config = dir.appendingPathComponent("config.yaml")
             try Data("""

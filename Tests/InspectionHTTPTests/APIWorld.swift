@@ -29,7 +29,6 @@ final class APIWorld {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)")
         registry = dir.appendingPathComponent("registry")
         broker = try TestBroker()
-        try broker.start()
         httpPort = try TestBroker.freePort()
         let sites: [String: Any] = ["type": "FeatureCollection", "features": [
             ["type": "Feature", "geometry": ["type": "Point", "coordinates": [121.4700, 31.2300]],

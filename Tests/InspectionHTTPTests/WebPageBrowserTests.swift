@@ -16,7 +16,6 @@ import Testing
 
     @Test func anAlertAppearsLiveAndIsAcknowledged() throws {
         let broker = try TestBroker()
-        try broker.start()
         defer { broker.stop() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("page-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -1,0 +1,71 @@
+import Foundation
+import InspectionConfig
+import InspectionCore
+
+/// What each parser is fuzzed through: bytes in, the parser, and whatever it produced fed on to the
+/// next stage (a decoded position into the engine's checks and dwell machine, parsed sites into the
+/// spatial index), so a crash anywhere downstream of bad input is found too. An error thrown is a
+/// correct answer; only a trap is a finding.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    case native, owntracks, jt808
+    case traceCSV = "trace-csv", traceNDJSON = "trace-ndjson"
+    case geojson, agencies, vehicles, tasks
+    case config
+
+    /// The target named by `IW_FUZZ_TARGET` (libFuzzer gives the harness no arguments of its own).
+    public static let selected: FuzzTarget = {
+        let name = getenv("IW_FUZZ_TARGET").map { String(cString: $0) } ?? ""
+        guard let t = FuzzTarget(rawValue: name) else {
+            fatalError("IW_FUZZ_TARGET must be one of " + allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return t
+    }()
+
+    /// A small town the payload targets feed their positions into.
+    static let registry: Registry = {
+        let sites: [(Site, SiteGeometry)] = [
+            (Site(id: "S1", enterpriseId: "E1", region: "R1"), SiteGeometry(center: LatLon(lat: 31.23, lon: 121.47), radiusM: 60)),
+            (Site(id: "S2", enterpriseId: "E2", region: "R2"),
+             SiteGeometry(polygons: [[[LatLon(lat: 31.24, lon: 121.48), LatLon(lat: 31.24, lon: 121.49), LatLon(lat: 31.25, lon: 121.49)]]])!),
+        ]
+        return Registry(sites: sites, agencies: [Agency(id: "A1", name: "A1", jurisdiction: .regions(["R1"]))],
+                        vehicles: [Vehicle(id: "V1", agencyId: "A1")], tasks: [], margin: 30)
+    }()
+
+    public func run(_ bytes: UnsafeBufferPointer<UInt8>) {
+        switch self {
+        case .native, .owntracks, .jt808:
+            let format = PayloadFormat(rawValue: rawValue)!
+            guard case .success(.position(let p)) = PayloadDecoder.decode(format, payload: bytes, topicVehicle: Array("V1".utf8)) else { return }
+            var engine = Engine(registry: Self.registry, settings: EngineSettings())
+            var out = EngineOutput()
+            let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
+            // The same fix twice and once a minute later: the duplicate check and the dwell machine.
+            for dt: Millis in [0, 0, 60_000, 400_000] {
+                _ = engine.ingest(Position(vehicle: v, ts: p.ts &+ dt, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh,
+                                           heading: p.heading, accuracyM: p.accuracyM), into: &out)
+            }
+            engine.finish(into: &out)
+        case .traceCSV, .traceNDJSON:
+            var batch = TraceBatch()
+            try? TraceParser.parse(bytes, format: self == .traceCSV ? .csv : .ndjson, into: &batch)
+        case .geojson:
+            var warnings: [String] = []
+            guard let sites = try? RegistryParser().parseSites(Array(bytes), warnings: &warnings) else { return }
+            let registry = Registry(sites: sites, agencies: [], vehicles: [], tasks: [], margin: 30)
+            for s in registry.sites.indices.prefix(50) {
+                let box = registry.index.box(Int32(s))
+                _ = registry.index.sites(within: 30, lat: box.minLat, lon: box.minLon)
+                _ = registry.index.bestSite(lat: (box.minLat + box.maxLat) / 2, lon: (box.minLon + box.maxLon) / 2)
+            }
+        case .agencies:
+            _ = try? RegistryParser().parseAgencies(Array(bytes))
+        case .vehicles:
+            _ = try? RegistryParser().parseVehicles(Array(bytes), agencies: ["A1", "A2"])
+        case .tasks:
+            _ = try? RegistryParser().parseTasks(Array(bytes), agencies: ["A1", "A2"])
+        case .config:
+            _ = try? Configuration.parse(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+}

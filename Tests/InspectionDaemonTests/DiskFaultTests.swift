@@ -1,0 +1,91 @@
+import Foundation
+import InspectionCore
+import InspectionStore
+import InspectionTestSupport
+import Testing
+
+/// The store on a small file system of the test's own (tmpfs): filled up while positions flow, and
+/// read-only when the daemon starts. The daemon says so, acknowledges nothing it cannot keep (the
+/// broker holds it), and recovers by itself; in the end the store equals `replay` of the trace.
+@Suite(.serialized) struct DiskFaultTests {
+    typealias E2E = DaemonEndToEndTests
+
+    /// A tmpfs of `megabytes` at a new folder; unmounted when the test ends.
+    final class SmallDisk {
+        let dir: URL
+        init(megabytes: Int) throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("disk-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let status = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", dir.path])
+            #expect(status == 0, "mounting a tmpfs needs root (CAP_SYS_ADMIN): the disk-fault tests cannot run without it")
+        }
+        func remount(_ mode: String) throws { #expect(try run("/bin/mount", ["-o", "remount,\(mode)", dir.path]) == 0) }
+        /// Fills the file system to the last byte (a file of 256 KiB blocks, then smaller ones).
+        func fill() -> URL {
+            let filler = dir.appendingPathComponent("filler")
+            let fd = open(filler.path, O_WRONLY | O_CREAT, 0o600)
+            for size in [262_144, 4096, 512, 1] {
+                let block = [UInt8](repeating: 0x55, count: size)
+                while block.withUnsafeBytes({ write(fd, $0.baseAddress, size) }) == size {}
+            }
+            close(fd)
+            return filler
+        }
+        deinit { _ = try? run("/bin/umount", ["-l", dir.path]) }
+    }
+
+    static func health(_ setup: E2E.Setup) -> Int { httpGet(port: setup.httpPort, "/health")?.status ?? 0 }
+
+    @Test func aFullDiskHoldsPositionsInTheBrokerAndTheDaemonRecoversByItself() throws {
+        let broker = try TestBroker()
+        let disk = try SmallDisk(megabytes: 24)
+        let setup = try E2E.Setup(brokerPort: broker.port, format: .native, storeDir: disk.dir)
+        let pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") })
+        let third = setup.fixes.count / 3
+        try E2E.publish(setup.fixes[..<third], format: .native, port: broker.port)
+        let store = try E2E.waitProcessed(setup, count: third)  // opened (and written once) while there is room
+
+        let filler = disk.fill()
+        try E2E.publish(setup.fixes[third..<(2 * third)], format: .native, port: broker.port)
+        #expect(eventually(20) { setup.log.contains("cannot write") }, "daemon log:\n\(setup.log)")
+        #expect(eventually(10) { Self.health(setup) == 503 })
+        let held = try store.processedSeq()
+        #expect(held < Int64(2 * third), "the daemon went on as if the disk had room")
+        #expect(kill(pid, 0) == 0, "the daemon died")
+
+        try FileManager.default.removeItem(at: filler)  // space returns
+        try E2E.publish(setup.fixes[(2 * third)...], format: .native, port: broker.port)
+        _ = try E2E.waitProcessed(setup, count: setup.fixes.count)
+        #expect(eventually(10) { setup.log.contains("writable again") && Self.health(setup) == 200 })
+        try E2E.compare(store, with: try E2E.expected(setup))
+        #expect(E2E.terminate(pid) < 5)
+    }
+
+    @Test func aReadOnlyStoreAtStartIsWaitedForWhileTheBrokerKeepsThePositions() throws {
+        let broker = try TestBroker()
+        let disk = try SmallDisk(megabytes: 24)
+        let setup = try E2E.Setup(brokerPort: broker.port, format: .native, storeDir: disk.dir)
+        var pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") })
+        let third = setup.fixes.count / 3
+        try E2E.publish(setup.fixes[..<third], format: .native, port: broker.port)
+        _ = try E2E.waitProcessed(setup, count: third)
+        #expect(E2E.terminate(pid) < 5)
+
+        try disk.remount("ro")
+        pid = try setup.startDaemon()
+        #expect(eventually(10) { setup.log.contains("store cannot be opened for writing") }, "daemon log:\n\(setup.log)")
+        // Published while the store is read-only: the broker keeps them for the daemon's session.
+        try E2E.publish(setup.fixes[third..<(2 * third)], format: .native, port: broker.port)
+        Thread.sleep(forTimeInterval: 1)
+        #expect(kill(pid, 0) == 0, "the daemon gave up")
+
+        try disk.remount("rw")
+        #expect(eventually(20) { setup.log.contains("store writable again") }, "daemon log:\n\(setup.log)")
+        try E2E.publish(setup.fixes[(2 * third)...], format: .native, port: broker.port)
+        let store = try E2E.waitProcessed(setup, count: setup.fixes.count)
+        try E2E.compare(store, with: try E2E.expected(setup))
+        #expect(E2E.terminate(pid) < 5)
+    }
+}
