@@ -104,6 +104,10 @@ let package = Package(
             path: "Fuzz/Sources/inspection-fuzz",
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["InspectionFuzzTargets", "InspectionCore", "InspectionConfig", "InspectionTestSupport"]
+        ),
         .testTarget(name: "InspectionCoreTests", dependencies: ["InspectionCore"]),
         // A real broker and processes for the tests that need them.
         .target(name: "InspectionTestSupport", dependencies: ["InspectionMQTT"], path: "Tests/Support/InspectionTestSupport"),

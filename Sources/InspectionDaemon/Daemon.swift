@@ -197,6 +197,7 @@ public final class Daemon: @unchecked Sendable {
                         logger.warning("mqtt disconnected; reconnecting", metadata: ["mqtt.reason": "\(why)"])
                     }
                 case .published(let mid): inflight.acknowledged(mid); queue.poke()
+                case .error(let what): logger.error("mqtt connection failed", metadata: ["mqtt.broker": "\(d.host):\(d.port)", "mqtt.reason": "\(what)"])
                 }
             })
             for s in d.subscriptions { try client.subscribe(s.filter, qos: 1) }

@@ -55,6 +55,9 @@ public enum MQTTEvent: Sendable, Equatable {
     case disconnected(String)
     /// The broker acknowledged a QoS 1 publish with this message id.
     case published(Int32)
+    /// libmosquitto reported an error it handles itself (a TLS handshake that failed: an unknown
+    /// certificate authority, a host name that does not match …): its words.
+    case error(String)
 }
 
 /// One libmosquitto handle and its network thread.
@@ -114,6 +117,10 @@ public final class MQTTClient: @unchecked Sendable {
                 : []
             Unmanaged<MQTTClient>.fromOpaque(obj).takeUnretainedValue()
                 .onMessage(MQTTMessage(topic: topic, payload: payload, qos: m.qos, retained: m.retain))
+        }
+        mosquitto_log_callback_set(h) { _, obj, level, text in
+            guard let obj, let text, level & Int32(MOSQ_LOG_ERR) != 0 else { return }
+            Unmanaged<MQTTClient>.fromOpaque(obj).takeUnretainedValue().onEvent(.error(String(cString: text)))
         }
         mosquitto_publish_callback_set(h) { _, obj, mid in
             guard let obj else { return }

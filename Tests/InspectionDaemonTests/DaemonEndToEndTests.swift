@@ -290,6 +290,14 @@ import Testing
         let metricsText = httpGet(port: setup.httpPort, "/metrics")?.body ?? ""
         #expect(!metricsText.contains("not-the-password"))
         #expect(Self.terminate(pid) < 5)
+        // A CA that did not sign the broker's certificate: refused, said so, nothing connects.
+        try writeConfig(password: "s3cret-Pa55", ca: "other-ca.crt")
+        pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("certificate") }, "daemon log:\n\(setup.log)")
+        Thread.sleep(forTimeInterval: 1)
+        #expect(!setup.log.contains("mqtt connected"))
+        #expect(!setup.log.contains("s3cret-Pa55"))
+        #expect(Self.terminate(pid) < 5)
         // The right one: connected over TLS, and the trace gives what replay gives.
         try writeConfig(password: "s3cret-Pa55", ca: "ca.crt")
         pid = try setup.startDaemon()

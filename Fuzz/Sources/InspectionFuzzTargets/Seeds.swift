@@ -37,7 +37,7 @@ public enum Seeds {
         for start in stride(from: 0, to: fixes.count, by: 12) {
             let slice = fixes[start..<min(fixes.count, start + 12)]
             try put(.traceCSV, "slice-\(start)", Array((headers[0] + "\n" + slice.map(\.line).joined(separator: "\n") + "\n").utf8))
-            let nd = slice.map { #"{"vehicle_id":"\#($0.vehicle)","ts":\#($0.ts / 1000),"lat":\#($0.lat),"lon":\#($0.lon)}"# }
+            let nd = slice.map { #"{"vehicle":"\#($0.vehicle)","ts":\#($0.ts / 1000),"lat":\#($0.lat),"lon":\#($0.lon)}"# }
             try put(.traceNDJSON, "slice-\(start)", Array((nd.joined(separator: "\n") + "\n").utf8))
         }
         // Real outlines: one to three OSM features per file, with the registry's properties.

@@ -95,6 +95,7 @@ public final class Publisher: @unchecked Sendable {
                 // Only messages whose publish returned: libmosquitto may still deliver one whose publish
                 // reported a broken connection (it stays in its queue), and that one is sent again here.
                 case .published(let mid): if outstanding.remove(mid) != nil { acked += 1 }
+                case .error: break  // a connection that fails is retried like a refused one
                 }
             }
         })
