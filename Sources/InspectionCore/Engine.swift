@@ -12,7 +12,7 @@ public struct Engine: Sendable {
     /// Agency of each vehicle number (nil for a tracker not in vehicles.csv).
     private var agencyOf: [String?] = []
     private var tracks: [VehicleTrack] = []
-    public internal(set) var rules: RuleEngine
+    public var rules: RuleEngine
     /// Visits opened and not yet closed, by (vehicle, site, start).
     private var openVisits: [OpenKey: VisitRecord] = [:]
     private var scratch: [TrackEvent] = []

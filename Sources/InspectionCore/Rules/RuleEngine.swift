@@ -7,6 +7,11 @@ public struct RuleEngine: Sendable {
     public private(set) var occasions: [Occasion] = []
     private var occasionByKey: [String: Int] = [:]
     private var occasionsAt: [String: [Int]] = [:]
+    /// The latest visit start seen: occasions far enough behind it can no longer count (`prune`).
+    private var latestStart: Millis = .min
+    private var opensSincePrune = 0
+    /// Visits opened between two prunings (the pruning is a pass over every occasion).
+    public var pruneInterval = 4096
 
     public init(settings: EngineSettings) { self.settings = settings }
 
@@ -15,13 +20,49 @@ public struct RuleEngine: Sendable {
         var occasions: [Occasion]
         var occasionByKey: [String: Int]
         var occasionsAt: [String: [Int]]
+        var latestStart: Millis?
     }
 
-    var state: State { State(occasions: occasions, occasionByKey: occasionByKey, occasionsAt: occasionsAt) }
+    var state: State { State(occasions: occasions, occasionByKey: occasionByKey, occasionsAt: occasionsAt, latestStart: latestStart) }
 
     init(settings: EngineSettings, state: State) {
         self.settings = settings
         occasions = state.occasions; occasionByKey = state.occasionByKey; occasionsAt = state.occasionsAt
+        latestStart = state.latestStart ?? .min
+    }
+
+    /// Late input is accepted this far behind the latest visit start when deciding what can go.
+    static let pruneMargin: Millis = 2 * 86_400_000
+
+    /// Forgets the occasions no rule can count any more: begun more than the longest window
+    /// (`repeat_window`, `multi_agency_window`) plus a margin before the latest visit start, and in
+    /// an earlier calendar year than the margin reaches (the annual caps count the whole year).
+    /// Memory then stays bounded by about a year of occasions however long the daemon runs.
+    mutating func prune() {
+        guard latestStart != .min else { return }
+        let horizon = latestStart - max(settings.repeatWindow, settings.multiAgencyWindow) - Self.pruneMargin
+        let year = settings.calendar.year(of: latestStart - Self.pruneMargin)
+        removeOccasions { $0.begin < horizon && $0.year < year }
+    }
+
+    /// Removes occasions (the numbers of the rest are compacted).
+    private mutating func removeOccasions(where doomed: (Occasion) -> Bool) {
+        var newNumber = [Int](repeating: -1, count: occasions.count)
+        var kept: [Occasion] = []
+        kept.reserveCapacity(occasions.count)
+        for i in occasions.indices where !doomed(occasions[i]) {
+            newNumber[i] = kept.count
+            kept.append(occasions[i])
+        }
+        guard kept.count < occasions.count else { return }
+        occasions = kept
+        occasionByKey = occasionByKey.compactMapValues { newNumber[$0] >= 0 ? newNumber[$0] : nil }
+        var at: [String: [Int]] = [:]
+        for (e, list) in occasionsAt {
+            let l = list.compactMap { newNumber[$0] >= 0 ? newNumber[$0] : nil }
+            if !l.isEmpty { at[e] = l }
+        }
+        occasionsAt = at
     }
 
     /// The visit's fixed facts, as the rules see them.
@@ -52,20 +93,10 @@ public struct RuleEngine: Sendable {
         }
     }
 
-    /// Drops the occasions at one enterprise (the numbers of the others are compacted).
+    /// Drops the occasions at one enterprise.
     private mutating func forget(enterprise: String) {
-        guard let drop = occasionsAt.removeValue(forKey: enterprise), !drop.isEmpty else { return }
-        let dropped = Set(drop)
-        var newNumber = [Int](repeating: -1, count: occasions.count)
-        var kept: [Occasion] = []
-        kept.reserveCapacity(occasions.count - dropped.count)
-        for i in occasions.indices where !dropped.contains(i) {
-            newNumber[i] = kept.count
-            kept.append(occasions[i])
-        }
-        occasions = kept
-        occasionByKey = occasionByKey.compactMapValues { newNumber[$0] >= 0 ? newNumber[$0] : nil }
-        for (e, list) in occasionsAt { occasionsAt[e] = list.map { newNumber[$0] } }
+        guard occasionsAt[enterprise] != nil else { return }
+        removeOccasions { $0.enterpriseId == enterprise }
     }
 
     /// Tasks covering a visit (SPEC §4.2), the winner first: earliest start, then lower task_id.
@@ -99,6 +130,9 @@ public struct RuleEngine: Sendable {
     /// A visit opened: decide its task and occasion, and raise what it calls for.
     public mutating func visitOpened(_ v: VisitFacts, registry: Registry) -> (VisitAssignment, [AlertRecord]) {
         let cal = settings.calendar
+        if v.start > latestStart { latestStart = v.start }
+        opensSincePrune += 1
+        if opensSincePrune >= pruneInterval { opensSincePrune = 0; prune() }
         let enterprise = v.site.enterpriseId
         guard let agency = v.agencyId else {
             // An unknown tracker: the visit stands, but only `unregistered_visit` can be said of it.
