@@ -95,7 +95,7 @@ struct Query {
 
     init(_ request: Request) {
         var p: [String: String] = [:]
-        for (k, v) in request.uri.queryParameters { p[String(k)] = String(v).removingPercentEncoding ?? String(v) }
+        for (k, v) in request.uri.queryParameters { p[String(k)] = String(v) }  // values come percent-decoded
         params = p
     }
 

@@ -43,15 +43,18 @@ public final class Store: Sendable {
     /// Dead letters kept at most (the oldest go first).
     public let deadLetterLimit: Int
 
-    public init(path: String, deadLetterLimit: Int = 100_000) throws {
+    /// `readOnly`: for reading what the daemon wrote (`stats`): no migration, no write.
+    public init(path: String, deadLetterLimit: Int = 100_000, readOnly: Bool = false) throws {
         self.path = path
         self.deadLetterLimit = deadLetterLimit
         var config = Configuration()
+        config.readonly = readOnly
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")  // WAL: durable against a crash of the process
+            if !readOnly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }  // WAL: durable against a crash of the process
             try db.execute(sql: "PRAGMA busy_timeout = 5000")
         }
         pool = try DatabasePool(path: path, configuration: config)
+        if readOnly { return }
         try Self.migrator.migrate(pool)
         // SQLite opens a file it cannot write read-only without a word: write once, so that a
         // read-only store is an error here and not at the first commit.

@@ -37,7 +37,7 @@ struct StatsCommand: ParsableCommand {
         guard end > start else { fail("--to must be after --from") }
         guard FileManager.default.fileExists(atPath: path) else { fail("\(path): no such store") }
         let rows: [AgencyStatistics]
-        do { rows = try Store(path: path).statistics(from: start, to: end, agencyId: agency) } catch { fail("\(path): \(error)") }
+        do { rows = try Store(path: path, readOnly: true).statistics(from: start, to: end, agencyId: agency) } catch { fail("\(path): \(error)") }
         print("\(Timestamp.formatUTC(start)) … \(Timestamp.formatUTC(end))  (targets: 计划检查率 ≥ 75 %, 联合检查实施率 ≥ 80 %)")
         func pct(_ v: Double?, _ target: Double) -> String {
             guard let v else { return "—" }
