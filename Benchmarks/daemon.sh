@@ -12,25 +12,7 @@ cd "$(dirname "$0")/.."
 work=${1:-/tmp/inspection-daemon-bench}
 duration=${DURATION:-600}
 rate=${RATE:-20000}
-data=${INSPECTIONWATCH_DATA:-$(cd .. && pwd)/shared/data}
-mkdir -p "$work"
-for p in inspection-watch inspection-sim inspection-bench; do swift build -c release --product $p >/dev/null; done
-bin=.build/release
-if [ ! -d "$work/fleet" ]; then
-  $bin/inspection-sim generate --roads "$data/osm/kotka-roads.geojson" --sites "$data/osm/kotka-polygons.geojson" \
-    --vehicles 1000 --days 30 --seed 1 --out "$work/fleet" >/dev/null
-fi
-traces=("$work"/fleet/traces/day-*.csv)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-sed -e "s/^listener .*/listener $port 127.0.0.1/" -e "s|^persistence_location .*|persistence_location $work/|" \
-    -e "s|^log_dest .*|log_dest file $work/broker.log|" -e "s/^allow_anonymous .*/allow_anonymous true/" \
-    -e "/^password_file/d" Config/mosquitto.conf > "$work/mosquitto.conf"
-echo "user root" >> "$work/mosquitto.conf"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-mosquitto -c "$work/mosquitto.conf" & pids+=($!)
-sleep 0.5
+. Benchmarks/fleet-broker.sh
 
 start_daemon() {
   rm -rf "$work/store.sqlite"* 

@@ -36,16 +36,35 @@ import Testing
 
     static func health(_ setup: E2E.Setup) -> Int { httpGet(port: setup.httpPort, "/health")?.status ?? 0 }
 
-    @Test func aFullDiskHoldsPositionsInTheBrokerAndTheDaemonRecoversByItself() throws {
-        let broker = try TestBroker()
-        let disk = try SmallDisk(megabytes: 24)
-        let setup = try E2E.Setup(brokerPort: broker.port, format: .native, storeDir: disk.dir)
-        let pid = try setup.startDaemon()
-        #expect(eventually { setup.log.contains("mqtt connected") })
-        let third = setup.fixes.count / 3
-        try E2E.publish(setup.fixes[..<third], format: .native, port: broker.port)
-        let store = try E2E.waitProcessed(setup, count: third)  // opened (and written once) while there is room
+    /// A broker, a small disk with the store on it, the daemon, and the first third of the trace
+    /// processed; with `keepStore` the test's own handle on the store stays open (opened while
+    /// there is room), without it nothing of the test's holds a file on the disk.
+    struct Running {
+        let broker: TestBroker
+        let disk: SmallDisk
+        let setup: E2E.Setup
+        let pid: pid_t
+        let third: Int
+        let store: Store?
 
+        init(keepStore: Bool) throws {
+            let broker = try TestBroker()
+            let disk = try SmallDisk(megabytes: 24)
+            let setup = try E2E.Setup(brokerPort: broker.port, format: .native, storeDir: disk.dir)
+            let pid = try setup.startDaemon()
+            #expect(eventually { setup.log.contains("mqtt connected") })
+            let third = setup.fixes.count / 3
+            try E2E.publish(setup.fixes[..<third], format: .native, port: broker.port)
+            let opened = try E2E.waitProcessed(setup, count: third)
+            store = keepStore ? opened : nil
+            (self.broker, self.disk, self.setup, self.pid, self.third) = (broker, disk, setup, pid, third)
+        }
+    }
+
+    @Test func aFullDiskHoldsPositionsInTheBrokerAndTheDaemonRecoversByItself() throws {
+        let r = try Running(keepStore: true)
+        let (broker, disk, setup, pid, third) = (r.broker, r.disk, r.setup, r.pid, r.third)
+        let store = try #require(r.store)
         let filler = disk.fill()
         try E2E.publish(setup.fixes[third..<(2 * third)], format: .native, port: broker.port)
         #expect(eventually(20) { setup.log.contains("cannot write") }, "daemon log:\n\(setup.log)")
@@ -63,14 +82,9 @@ import Testing
     }
 
     @Test func aReadOnlyStoreAtStartIsWaitedForWhileTheBrokerKeepsThePositions() throws {
-        let broker = try TestBroker()
-        let disk = try SmallDisk(megabytes: 24)
-        let setup = try E2E.Setup(brokerPort: broker.port, format: .native, storeDir: disk.dir)
-        var pid = try setup.startDaemon()
-        #expect(eventually { setup.log.contains("mqtt connected") })
-        let third = setup.fixes.count / 3
-        try E2E.publish(setup.fixes[..<third], format: .native, port: broker.port)
-        _ = try E2E.waitProcessed(setup, count: third)
+        let r = try Running(keepStore: false)
+        let (broker, disk, setup, third) = (r.broker, r.disk, r.setup, r.third)
+        var pid = r.pid
         #expect(E2E.terminate(pid) < 5)
 
         try disk.remount("ro")
