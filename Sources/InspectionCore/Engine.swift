@@ -12,7 +12,7 @@ public struct Engine: Sendable {
     /// Agency of each vehicle number (nil for a tracker not in vehicles.csv).
     private var agencyOf: [String?] = []
     private var tracks: [VehicleTrack] = []
-    public var rules: RuleEngine
+    public internal(set) var rules: RuleEngine
     /// Visits opened and not yet closed, by (vehicle, site, start).
     private var openVisits: [OpenKey: VisitRecord] = [:]
     private var scratch: [TrackEvent] = []
@@ -110,6 +110,12 @@ public struct Engine: Sendable {
             moved[OpenKey(vehicle: key.vehicle, site: n, start: key.start)] = record
         }
         openVisits = moved
+    }
+
+    /// Visits opened between two prunings of the occasion history (`RuleEngine.pruneInterval`).
+    public var occasionPruneInterval: Int {
+        get { rules.pruneInterval }
+        set { rules.pruneInterval = newValue }
     }
 
     /// Adds, amends or cancels one task (the daemon's API); what it changes for visits already

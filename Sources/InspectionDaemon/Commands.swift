@@ -153,18 +153,11 @@ struct CommandExecutor {
     private func change(to task: InspectionTask, from old: InspectionTask?, by caller: Caller, verb: String,
                         processor: inout JournalProcessor) throws -> Result<CommandResult, CommandError> {
         let at = Self.now()
-        let reason = "task \(task.id) \(verb) by \(caller.name)"
-        var outcome = RematchOutcome()
-        try processor.withEngine { engine in
-            engine.upsertTask(task)
-            let enterprises = Set([task.enterpriseId] + (old.map { [$0.enterpriseId] } ?? []))
-            let rematches = try rematch(enterprises, engine: &engine)
-            outcome = try store.commitTaskChange(task: task, actor: caller.name, at: at, rematches: rematches,
-                                                 reason: reason, topic: topic)
-        }
         var result = CommandResult()
+        result.rematch = try rematchChanged(Set([task.enterpriseId] + (old.map { [$0.enterpriseId] } ?? [])), saving: task,
+                                            processor: &processor, actor: caller.name, at: at,
+                                            reason: "task \(task.id) \(verb) by \(caller.name)")
         result.task = StoredTask(task: task, source: "api", updatedAt: at, updatedBy: caller.name)
-        result.rematch = outcome
         return .success(result)
     }
 
@@ -179,13 +172,15 @@ struct CommandExecutor {
         return changed
     }
 
-    /// Matches the visits at these enterprises again and commits what that changes.
-    func rematchChanged(_ enterprises: Set<String>, processor: inout JournalProcessor, actor: String,
-                        reason: String) throws -> RematchOutcome {
-        guard !enterprises.isEmpty else { return RematchOutcome() }
+    /// Matches the visits at these enterprises again — after taking `task` (saved as coming from
+    /// the API) when there is one — and commits what that changes.
+    func rematchChanged(_ enterprises: Set<String>, saving task: InspectionTask? = nil, processor: inout JournalProcessor,
+                        actor: String, at: Millis = now(), reason: String) throws -> RematchOutcome {
+        guard task != nil || !enterprises.isEmpty else { return RematchOutcome() }
         return try processor.withEngine { engine in
-            try store.commitTaskChange(task: nil, actor: actor, at: Self.now(), rematches: try rematch(enterprises, engine: &engine),
-                                       reason: reason, topic: topic)
+            if let task { engine.upsertTask(task) }
+            return try store.commitTaskChange(task: task, actor: actor, at: at, rematches: try rematch(enterprises, engine: &engine),
+                                              reason: reason, topic: topic)
         }
     }
 

@@ -60,9 +60,11 @@ public final class Daemon: @unchecked Sendable {
         queueRef.get()?.poke()
     }
 
-    /// What `/health` says: connected to the broker, the store writable, how far behind.
+    /// What `/health` says: connected to the broker, the journal and the store writable (what
+    /// cannot write says why), how far behind.
     public func health() -> (ok: Bool, detail: [String: String]) {
         var h = healthState.snapshot()
+        h.detail["store"] = "ok"
         for (part, error) in faults.current {
             h.ok = false
             h.detail[part] = error
@@ -210,11 +212,19 @@ public final class Daemon: @unchecked Sendable {
         // is taken from the queue until it has, so the queue fills, the receiving thread waits,
         // and the broker holds the rest.
         var unsaved: StoreBatch?
+        func storeFailed(_ error: Error) {
+            faults.failed(.store, error, consequence: "visits and alerts wait in memory; no more messages are taken")
+        }
+        // QoS 0 messages buffered for the journal: if they cannot be written they are still
+        // processed (the broker promised nothing for them).
+        func flushJournal() {
+            do { try journal.flush() } catch { faults.failed(.journal, error, consequence: "QoS 0 messages are not kept") }
+        }
         func commit(_ batch: StoreBatch) throws {
             unsaved = batch
             try store.commit(batch)
             unsaved = nil
-            faults.recovered(.store)
+            if !batch.isEmpty { faults.recovered(.store) }  // an empty batch writes nothing: it proves nothing
             feed.publish(batch.alerts.map { .alert($0.record) })
         }
 
@@ -231,8 +241,7 @@ public final class Daemon: @unchecked Sendable {
         while true {
             if let pending = unsaved {
                 do { try commit(pending) } catch {
-                    faults.failed(.store, error, consequence: "visits and alerts wait in memory; no more messages are taken")
-                    healthState.set(storeError: "\(error)", queueDepth: queue.depth, unpublished: nil)
+                    storeFailed(error)
                     if stopping.get() { break }  // the journal has every message: a restart processes them again
                     Thread.sleep(forTimeInterval: 1)
                     continue
@@ -243,9 +252,7 @@ public final class Daemon: @unchecked Sendable {
             let entries = queue.take(max: 5000, until: Date().addingTimeInterval(0.2), gather: 0.01)
             let finishing = stopping.get()
             do {
-                // QoS 0 messages buffered for the journal: if they cannot be written they are still
-                // processed (the broker promised nothing for them).
-                do { try journal.flush() } catch { faults.failed(.journal, error, consequence: "QoS 0 messages are not kept") }
+                flushJournal()
                 var batch = processor.process(entries)
                 metrics.batch(entries, batch, engine: processor.engine, now: Millis(Date().timeIntervalSince1970 * 1000))
                 if finishing {
@@ -268,11 +275,8 @@ public final class Daemon: @unchecked Sendable {
                     let result = executor.execute(command, processor: &processor)
                     switch result {
                     case .success(let r):
-                        var events = r.rematch.raised.map { FeedEvent.alert($0) }
-                        for change in r.rematch.withdrawn + r.rematch.reopened {
-                            events.append(.status(change, agencyId: (try? store.alertAgency(change.alertId)) ?? nil))
-                        }
-                        feed.publish(events)
+                        feed.publish(r.rematch.raised.map { .alert($0) }
+                                     + (r.rematch.withdrawn + r.rematch.reopened).map { .status($0.change, agencyId: $0.agencyId) })
                         if let reg = r.registry {
                             logger.notice("registry reloaded", metadata: ["iw.sites": "\(reg.sites)", "iw.vehicles": "\(reg.vehicles)", "iw.tasks": "\(reg.tasks)",
                                                                          "iw.alerts_raised": "\(r.rematch.raised.count)", "iw.alerts_withdrawn": "\(r.rematch.withdrawn.count)"])
@@ -294,7 +298,7 @@ public final class Daemon: @unchecked Sendable {
                 // thread (the engine is a value: the copy taken here is the state after `lastSeq`,
                 // whatever comes next); on SIGTERM and SIGHUP it is waited for.
                 if checkpointNow || periodic {
-                    do { try journal.flush() } catch { faults.failed(.journal, error, consequence: "QoS 0 messages are not kept") }
+                    flushJournal()
                     if checkpointNow { checkpointer.wait() }  // a periodic one still being written comes first
                     if checkpointer.submit(engine: processor.engine, seq: processor.lastSeq, store: store, journal: journal, logger: logger) {
                         checkpointSeq = processor.lastSeq
@@ -306,7 +310,7 @@ public final class Daemon: @unchecked Sendable {
                     lastState = Date()
                     let unpublished = try store.unpublishedCount()
                     metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq)
-                    healthState.set(storeError: nil, queueDepth: queue.depth, unpublished: unpublished)
+                    healthState.set(queueDepth: queue.depth, unpublished: unpublished)
                 }
                 let acknowledged = inflight.takeAcknowledged()
                 try store.markPublished(acknowledged, at: Millis(Date().timeIntervalSince1970 * 1000))
@@ -323,8 +327,7 @@ public final class Daemon: @unchecked Sendable {
                     }
                 }
             } catch {
-                healthState.set(storeError: "\(error)", queueDepth: queue.depth, unpublished: nil)
-                faults.failed(.store, error, consequence: "visits and alerts wait in memory; no more messages are taken")
+                storeFailed(error)
             }
             if let interval = notifier.watchdogInterval, Date().timeIntervalSince(lastWatchdog) >= interval {
                 notifier.notify("WATCHDOG=1")
@@ -380,25 +383,22 @@ final class Atomic<T: Sendable>: @unchecked Sendable {
     func set(_ v: T) { lock.withLock { value = v } }
 }
 
-/// The daemon's health as `/health` reports it, set from its threads.
+/// The connection and the queues as `/health` reports them, set from the daemon's threads (what
+/// cannot write is `Faults`').
 final class HealthState: @unchecked Sendable {
     private let lock = NSLock()
     private var connected = false
-    private var storeError: String?
     private var queueDepth = 0
     private var unpublished = 0
 
     func set(connected c: Bool) { lock.withLock { connected = c } }
 
-    func set(storeError e: String?, queueDepth q: Int, unpublished u: Int?) {
-        lock.withLock { storeError = e; queueDepth = q; if let u { unpublished = u } }
-    }
+    func set(queueDepth q: Int, unpublished u: Int) { lock.withLock { queueDepth = q; unpublished = u } }
 
     func snapshot() -> (ok: Bool, detail: [String: String]) {
         lock.withLock {
-            (connected && storeError == nil,
-             ["mqtt": connected ? "connected" : "disconnected", "store": storeError ?? "ok",
-              "ingest_queue": String(queueDepth), "outbox_unpublished": String(unpublished)])
+            (connected, ["mqtt": connected ? "connected" : "disconnected",
+                         "ingest_queue": String(queueDepth), "outbox_unpublished": String(unpublished)])
         }
     }
 }

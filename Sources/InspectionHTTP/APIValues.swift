@@ -18,12 +18,7 @@ enum APIValues {
                                               ("field", .optional(e.field))]))]), status: e.status)
     }
 
-    static func alert(_ a: StoredAlert) -> JSONValue {
-        guard case .object(var kv) = a.record.json else { return .null }
-        if let i = kv.firstIndex(where: { $0.0 == "detail" }) { kv[i].1 = .raw(a.detailJSON) }
-        kv.append(("status", .string(a.status.rawValue)))
-        return .object(kv)
-    }
+    static func alert(_ a: StoredAlert) -> JSONValue { alert(a.record, status: a.status) }
 
     static func alert(_ a: AlertRecord, status: AlertStatus) -> JSONValue {
         guard case .object(var kv) = a.json else { return .null }
@@ -55,8 +50,8 @@ enum APIValues {
     static func rematch(_ r: RematchOutcome) -> JSONValue {
         .object([("visits_changed", .int(Int64(r.visitsChanged))),
                  ("alerts_raised", .array(r.raised.map { .string($0.alertId) })),
-                 ("alerts_withdrawn", .array(r.withdrawn.map { .string($0.alertId) })),
-                 ("alerts_reopened", .array(r.reopened.map { .string($0.alertId) }))])
+                 ("alerts_withdrawn", .array(r.withdrawn.map { .string($0.change.alertId) })),
+                 ("alerts_reopened", .array(r.reopened.map { .string($0.change.alertId) }))])
     }
 
     static func site(_ site: Site, _ g: SiteGeometry) -> JSONValue {

@@ -137,7 +137,7 @@ struct SupervisionAPI: Sendable {
             visit = Self.visitWithTrack(v, track)
         }
         // The other visits the evidence names: those of the occasions in the detail.
-        let occasionIds = Self.occasionIds(inDetail: a.detailJSON)
+        let occasionIds = Self.occasionIds(inDetail: a.record.detail.serialized)
         let related = try await Self.read { try await store.visits(inOccasions: occasionIds) }
             .filter { $0.visitId != a.record.visitId }
         let site = try await Self.read { try await shapes.site(a.record.siteId) }

@@ -18,11 +18,9 @@ public enum AlertStatus: String, Sendable, CaseIterable {
     }
 }
 
-/// An alert as stored: the record, where it stands, and when it last changed.
+/// An alert as stored: the record (its `detail` the stored JSON text, `.raw`) and where it stands.
 public struct StoredAlert: Sendable {
     public var record: AlertRecord
-    /// `detail` as stored (JSON text).
-    public var detailJSON: String
     public var status: AlertStatus
 }
 
@@ -49,8 +47,8 @@ extension Store {
         let record = AlertRecord(alertId: r["alert_id"], kind: AlertKind(rawValue: r["kind"]) ?? .unregisteredVisit,
                                  severity: Severity(rawValue: r["severity"]) ?? .medium, at: r["at"],
                                  enterpriseId: r["enterprise_id"], siteId: r["site_id"], agencyId: r["agency_id"],
-                                 vehicleId: r["vehicle_id"], visitId: r["visit_id"], taskId: r["task_id"], detail: .null)
-        return StoredAlert(record: record, detailJSON: detail, status: AlertStatus(rawValue: r["status"]) ?? .open)
+                                 vehicleId: r["vehicle_id"], visitId: r["visit_id"], taskId: r["task_id"], detail: .raw(detail))
+        return StoredAlert(record: record, status: AlertStatus(rawValue: r["status"]) ?? .open)
     }
 
     /// Alerts newest first, and how many match in all.
@@ -100,12 +98,5 @@ extension Store {
         try db.execute(sql: "UPDATE alerts SET status = ? WHERE alert_id = ?", arguments: [status.rawValue, alertId])
         try db.execute(sql: "INSERT INTO alert_status (alert_id, at, status, actor, note) VALUES (?, ?, ?, ?, ?)",
                        arguments: [alertId, at, status.rawValue, actor, note])
-    }
-}
-
-extension Store {
-    /// The agency an alert concerns (nil: unknown alert, or a tracker with no agency).
-    public func alertAgency(_ alertId: String) throws -> String? {
-        try pool.read { db in try String.fetchOne(db, sql: "SELECT agency_id FROM alerts WHERE alert_id = ?", arguments: [alertId]) }
     }
 }

@@ -38,9 +38,10 @@ public struct RematchOutcome: Sendable {
     public var visitsChanged = 0
     /// Alerts the rules raise now and did not before (published like any new alert).
     public var raised: [AlertRecord] = []
-    /// Alerts the rules no longer raise, and withdrawn ones they raise again.
-    public var withdrawn: [StatusChange] = []
-    public var reopened: [StatusChange] = []
+    /// Alerts the rules no longer raise, and withdrawn ones they raise again, each with the
+    /// agency it concerns (the live stream confines an agency's token to its own).
+    public var withdrawn: [(change: StatusChange, agencyId: String?)] = []
+    public var reopened: [(change: StatusChange, agencyId: String?)] = []
     public init() {}
 }
 
@@ -62,11 +63,15 @@ extension Store {
     }
 
     public func task(id: String) throws -> StoredTask? {
-        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id]).map(Self.storedTask) }
+        try pool.read { db in try Self.task(id, db) }
     }
 
     public func task(id: String) async throws -> StoredTask? {
-        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id]).map(Self.storedTask) }
+        try await pool.read { db in try Self.task(id, db) }
+    }
+
+    static func task(_ id: String, _ db: Database) throws -> StoredTask? {
+        try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id]).map(Self.storedTask)
     }
 
     /// Tasks by window start, then id, and how many match in all. `agencyId` matches the lead
@@ -95,30 +100,30 @@ extension Store {
                                    arguments: [a.taskId, a.occasionId, visitId, a.taskId, a.occasionId])
                     outcome.visitsChanged += db.changesCount
                 }
-                var before: [String: AlertStatus] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT alert_id, status FROM alerts WHERE enterprise_id = ? AND kind != ?",
+                var before: [String: (status: AlertStatus, agencyId: String?)] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT alert_id, status, agency_id FROM alerts WHERE enterprise_id = ? AND kind != ?",
                                             arguments: [r.enterpriseId, AlertKind.trackerSilent.rawValue]) {
-                    before[row["alert_id"]] = AlertStatus(rawValue: row["status"]) ?? .open
+                    before[row["alert_id"]] = (AlertStatus(rawValue: row["status"]) ?? .open, row["agency_id"])
                 }
                 var now = Set<String>()
                 for a in r.alerts {
                     now.insert(a.alertId)
-                    switch before[a.alertId] {
+                    switch before[a.alertId]?.status {
                     case nil:
                         try Self.insertAlert(a, topic: topic(a), actor: "engine", note: reason, at: at, db)
                         outcome.raised.append(a)
                     case .withdrawn?:
                         try Self.setStatus(a.alertId, .open, actor: "engine", note: reason, at: at, db)
-                        outcome.reopened.append(StatusChange(alertId: a.alertId, at: at, status: .open, actor: "engine", note: reason))
+                        outcome.reopened.append((StatusChange(alertId: a.alertId, at: at, status: .open, actor: "engine", note: reason), a.agencyId))
                         fallthrough
                     default:
                         try db.execute(sql: "UPDATE alerts SET task_id = ?, detail = ? WHERE alert_id = ?",
                                        arguments: [a.taskId, a.detail.serialized, a.alertId])
                     }
                 }
-                for (id, status) in before where status != .withdrawn && !now.contains(id) {
+                for (id, was) in before where was.status != .withdrawn && !now.contains(id) {
                     try Self.setStatus(id, .withdrawn, actor: "engine", note: reason, at: at, db)
-                    outcome.withdrawn.append(StatusChange(alertId: id, at: at, status: .withdrawn, actor: "engine", note: reason))
+                    outcome.withdrawn.append((StatusChange(alertId: id, at: at, status: .withdrawn, actor: "engine", note: reason), was.agencyId))
                 }
             }
             return outcome

@@ -23,16 +23,15 @@ public struct SiteGeometry: Sendable {
     public let areaM2: Double
 
     /// Every vertex of every ring, in degrees (for the simulator and tests; not a hot path).
-    public var vertices: [LatLon] {
-        stride(from: 0, to: points.count, by: 2).map { LatLon(lat: lat0 + points[$0 + 1] / ky, lon: lon0 + points[$0] / kx) }
-    }
+    public var vertices: [LatLon] { (0..<(points.count / 2)).map(degrees) }
+
+    /// Vertex `i` (of all rings) in degrees.
+    private func degrees(_ i: Int) -> LatLon { LatLon(lat: lat0 + points[2 * i + 1] / ky, lon: lon0 + points[2 * i] / kx) }
 
     /// Each ring's vertices in degrees, in the order given (for display; not a hot path).
     public var rings: [[LatLon]] {
         (0..<max(0, ringStarts.count - 1)).map { r in
-            (Int(ringStarts[r])..<Int(ringStarts[r + 1])).map { i in
-                LatLon(lat: lat0 + points[2 * i + 1] / ky, lon: lon0 + points[2 * i] / kx)
-            }
+            (Int(ringStarts[r])..<Int(ringStarts[r + 1])).map(degrees)
         }
     }
 
