@@ -110,7 +110,7 @@ let package = Package(
         ),
         .testTarget(name: "InspectionCoreTests", dependencies: ["InspectionCore"]),
         // A real broker and processes for the tests that need them.
-        .target(name: "InspectionTestSupport", dependencies: ["InspectionMQTT"], path: "Tests/Support/InspectionTestSupport"),
+        .target(name: "InspectionTestSupport", dependencies: ["InspectionMQTT", "InspectionSim"], path: "Tests/Support/InspectionTestSupport"),
         .testTarget(name: "InspectionMQTTTests", dependencies: ["InspectionMQTT", "InspectionTestSupport"]),
         .testTarget(
             name: "InspectionDaemonTests",

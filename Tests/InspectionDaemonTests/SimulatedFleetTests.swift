@@ -18,10 +18,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         var o = ScenarioOptions()
         o.seed = 11; o.vehicles = 15; o.days = 10
-        let s = try ScenarioGenerator.generate(
-            roads: try Data(contentsOf: URL(fileURLWithPath: SharedData.path("osm/kotka-roads.geojson"))), roadsFile: "roads",
-            sites: try Data(contentsOf: URL(fileURLWithPath: SharedData.path("osm/kotka-polygons.geojson"))), sitesFile: "sites",
-            options: o)
+        let s = try SharedData.scenario(o)
         _ = try ScenarioFiles.write(s, noise: Noise(), seed: 11, to: dir.path)
         let store = dir.appendingPathComponent("store.sqlite").path
         let config = dir.appendingPathComponent("config.yaml")

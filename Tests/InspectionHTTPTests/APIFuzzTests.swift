@@ -18,7 +18,7 @@ import Testing
             "schemathesis run http://127.0.0.1:\(w.httpPort)/api/v1/openapi.yaml"
                 + " --url http://127.0.0.1:\(w.httpPort) -H 'Authorization: Bearer \(token)'"
                 + " --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
-                + " --exclude-path /api/v1/events --max-examples \(examples) --seed 20261127 --workers 2"
+                + " --exclude-path /api/v1/events --max-examples \(examples) --seed 20261127 --workers 1"
                 + " --suppress-health-check all --no-color > \(log) 2>&1",
         ])
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""

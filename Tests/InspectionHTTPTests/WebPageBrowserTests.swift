@@ -21,10 +21,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         var o = ScenarioOptions()
         o.seed = 5; o.vehicles = 6; o.days = 9
-        let s = try ScenarioGenerator.generate(
-            roads: try Data(contentsOf: URL(fileURLWithPath: SharedData.path("osm/kotka-roads.geojson"))), roadsFile: "roads",
-            sites: try Data(contentsOf: URL(fileURLWithPath: SharedData.path("osm/kotka-polygons.geojson"))), sitesFile: "sites",
-            options: o)
+        let s = try SharedData.scenario(o)
         _ = try ScenarioFiles.write(s, noise: Noise(), seed: 5, to: dir.path)
         #expect(!s.alerts.isEmpty)
         let httpPort = try TestBroker.freePort()

@@ -13,10 +13,7 @@ import Testing
         var o = ScenarioOptions()
         o.seed = seed; o.vehicles = vehicles; o.days = days
         if let plant { o.plant = plant }
-        return try ScenarioGenerator.generate(
-            roads: try Data(contentsOf: URL(fileURLWithPath: SharedData.path("osm/\(area)-roads.geojson"))), roadsFile: "roads",
-            sites: try Data(contentsOf: URL(fileURLWithPath: SharedData.path("osm/\(area)-polygons.geojson"))), sitesFile: "sites",
-            options: o)
+        return try SharedData.scenario(o, area: area)
     }
 
     static let kotka = Result { try generate() }
