@@ -10,11 +10,11 @@ import Logging
 ///
 /// Every message is appended to the journal file on libmosquitto's thread before that thread
 /// acknowledges it to the broker, so a crash (even SIGKILL) loses no accepted position, and handed
-/// to the engine's thread through a bounded queue. The engine's thread processes messages in order
-/// and commits visits, alerts and their outbox rows in one transaction; the outbox is then
-/// published at QoS 1 and marked when the broker acknowledges. Every `checkpoint_interval` (and on
-/// SIGTERM) the engine's state is saved in the same transaction, and the journal before it is
-/// deleted; on start the engine resumes from the checkpoint and processes the journal after it,
+/// to the engine's thread through a bounded queue. The engine's thread processes messages in
+/// order; the store's thread (`StoreWriter`) commits each batch's visits, alerts and outbox rows in
+/// one transaction, in order, then publishes the outbox at QoS 1, marked when the broker
+/// acknowledges. Every `checkpoint_interval` (and on SIGTERM) the engine's state is saved once the
+/// outputs it covers are committed, and the journal before it is deleted; on start the engine resumes from the checkpoint and processes the journal after it,
 /// stable ids making any repeated write a no-op.
 public final class Daemon: @unchecked Sendable {
     let configuration: Configuration
@@ -25,6 +25,7 @@ public final class Daemon: @unchecked Sendable {
     public let feed = AlertFeed()
     private let stopping = Atomic(false)
     private let queueRef = Atomic<IngestQueue?>(nil)
+    private let writerRef = Atomic<StoreWriter?>(nil)
     private let commands = CommandQueue()
     private let healthState = HealthState()
     private let faults: Faults
@@ -57,6 +58,7 @@ public final class Daemon: @unchecked Sendable {
     /// Asks the run loop to finish: drain, stop, return.
     public func stop() {
         stopping.set(true)
+        writerRef.get()?.requestStop()
         queueRef.get()?.poke()
     }
 
@@ -198,7 +200,7 @@ public final class Daemon: @unchecked Sendable {
                     if self.stopping.get() { logger.notice("mqtt disconnected") } else {
                         logger.warning("mqtt disconnected; reconnecting", metadata: ["mqtt.reason": "\(why)"])
                     }
-                case .published(let mid): inflight.acknowledged(mid); queue.poke()
+                case .published(let mid): inflight.acknowledged(mid); self.writerRef.get()?.poke()
                 case .error(let what): logger.error("mqtt connection failed", metadata: ["mqtt.broker": "\(d.host):\(d.port)", "mqtt.reason": "\(what)"])
                 }
             })
@@ -208,25 +210,36 @@ public final class Daemon: @unchecked Sendable {
         queueRef.set(queue)
         let feed = self.feed
         let faults = self.faults
-        // What the engine produced and the store has not taken yet (it cannot write): nothing more
-        // is taken from the queue until it has, so the queue fills, the receiving thread waits,
-        // and the broker holds the rest.
-        var unsaved: StoreBatch?
-        func storeFailed(_ error: Error) {
-            faults.failed(.store, error, consequence: "visits and alerts wait in memory; no more messages are taken")
-        }
+        let stopping = self.stopping
         // QoS 0 messages buffered for the journal: if they cannot be written they are still
         // processed (the broker promised nothing for them).
         func flushJournal() {
             do { try journal.flush() } catch { faults.failed(.journal, error, consequence: "QoS 0 messages are not kept") }
         }
-        func commit(_ batch: StoreBatch) throws {
-            unsaved = batch
-            try store.commit(batch)
-            unsaved = nil
-            if !batch.isEmpty { faults.recovered(.store) }  // an empty batch writes nothing: it proves nothing
+        // The outbox, from the writer's thread: what the broker acknowledged is marked, what is
+        // new (or failed while disconnected) is sent.
+        let writer = StoreWriter(store: store, faults: faults, committed: { batch in
             feed.publish(batch.alerts.map { .alert($0.record) })
-        }
+        }, idle: {
+            do {
+                let acknowledged = inflight.takeAcknowledged()
+                try store.markPublished(acknowledged, at: Millis(Date().timeIntervalSince1970 * 1000))
+                inflight.settled(acknowledged)
+                guard !stopping.get() else { return }
+                for entry in try store.unpublished(limit: 1000) where inflight.begin(entry.id) {
+                    do {
+                        let mid = try client.publish(topic: entry.topic, payload: entry.payload, qos: 1)
+                        inflight.sent(entry.id, mid: mid)
+                    } catch {
+                        inflight.failed(entry.id)
+                        break  // not connected: the outbox keeps it for later
+                    }
+                }
+            } catch {
+                faults.failed(.store, error, consequence: "alerts wait in the outbox")
+            }
+        })
+        writerRef.set(writer)
 
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         notifier.notify("READY=1")
@@ -237,41 +250,36 @@ public final class Daemon: @unchecked Sendable {
         var lastState = Date.distantPast
         var metrics = DaemonMetrics(engine: processor.engine)
         let checkpointer = Checkpointer()
-        var checkpointSeq = processor.lastSeq
+        let checkpointSeq = Atomic(processor.lastSeq)
         while true {
-            if let pending = unsaved {
-                do { try commit(pending) } catch {
-                    storeFailed(error)
-                    if stopping.get() { break }  // the journal has every message: a restart processes them again
-                    Thread.sleep(forTimeInterval: 1)
-                    continue
-                }
-            }
             // Up to 10 ms more to gather a batch: one transaction for many messages, well inside
             // the 100 ms an alert may take.
             let entries = queue.take(max: 5000, until: Date().addingTimeInterval(0.2), gather: 0.01)
             let finishing = stopping.get()
-            do {
-                flushJournal()
-                var batch = processor.process(entries)
-                metrics.batch(entries, batch, engine: processor.engine, now: Millis(Date().timeIntervalSince1970 * 1000))
-                if finishing {
-                    queue.close()  // the receiving thread must not wait on a full queue while it is stopped
-                    client.stop()  // nothing more arrives; what was received is in the queue
-                    var rest = queue.take(max: Int.max, until: Date())
-                    while !rest.isEmpty {
-                        try commit(batch)
-                        batch = processor.process(rest)
-                        rest = queue.take(max: Int.max, until: Date())
-                    }
+            flushJournal()
+            var batch = processor.process(entries)
+            metrics.batch(entries, batch, engine: processor.engine, now: Millis(Date().timeIntervalSince1970 * 1000))
+            if finishing {
+                queue.close()  // the receiving thread must not wait on a full queue while it is stopped
+                client.stop()  // nothing more arrives; what was received is in the queue
+                var rest = queue.take(max: Int.max, until: Date())
+                while !rest.isEmpty {
+                    writer.submit(batch)
+                    batch = processor.process(rest)
+                    rest = queue.take(max: Int.max, until: Date())
                 }
-                let periodic = Date().timeIntervalSince(lastCheckpoint) * 1000 >= Double(d.checkpointInterval)
-                var checkpointNow = finishing
-                try commit(batch)
-                // Task changes and reloads, in the order they came. The journal before this point
-                // was read under the old tasks: a checkpoint now means a restart never reads it
-                // again under the new ones.
-                for (command, reply) in commands.takeAll() {
+            }
+            // The store cannot write and the daemon is stopping: the journal has every message,
+            // a restart processes them again.
+            guard writer.submit(batch) else { break }
+            let periodic = Date().timeIntervalSince(lastCheckpoint) * 1000 >= Double(d.checkpointInterval)
+            var checkpointNow = finishing
+            // Task changes and reloads, in the order they came, once what came before is in the
+            // store (a re-match reads the visits). The journal before this point was read under
+            // the old tasks: a checkpoint now means a restart never reads it again under the new ones.
+            let pendingCommands = commands.takeAll()
+            if !pendingCommands.isEmpty && writer.drain() {
+                for (command, reply) in pendingCommands {
                     let result = executor.execute(command, processor: &processor)
                     switch result {
                     case .success(let r):
@@ -294,40 +302,36 @@ public final class Daemon: @unchecked Sendable {
                     }
                     reply?(result)
                 }
-                // A checkpoint follows the outputs it covers. It is encoded and written off this
-                // thread (the engine is a value: the copy taken here is the state after `lastSeq`,
-                // whatever comes next); on SIGTERM and SIGHUP it is waited for.
-                if checkpointNow || periodic {
-                    flushJournal()
-                    if checkpointNow { checkpointer.wait() }  // a periodic one still being written comes first
-                    if checkpointer.submit(engine: processor.engine, seq: processor.lastSeq, store: store, journal: journal, logger: logger) {
-                        checkpointSeq = processor.lastSeq
-                    }
-                    if checkpointNow { checkpointer.wait() }
-                    lastCheckpoint = Date()
-                }
-                if Date().timeIntervalSince(lastState) >= 1 {
-                    lastState = Date()
-                    let unpublished = try store.unpublishedCount()
-                    metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq)
-                    healthState.set(queueDepth: queue.depth, unpublished: unpublished)
-                }
-                let acknowledged = inflight.takeAcknowledged()
-                try store.markPublished(acknowledged, at: Millis(Date().timeIntervalSince1970 * 1000))
-                inflight.settled(acknowledged)
-                if !finishing {
-                    for entry in try store.unpublished(limit: 1000) where inflight.begin(entry.id) {
-                        do {
-                            let mid = try client.publish(topic: entry.topic, payload: entry.payload, qos: 1)
-                            inflight.sent(entry.id, mid: mid)
-                        } catch {
-                            inflight.failed(entry.id)
-                            break  // not connected: the outbox keeps it for later
-                        }
+                writer.poke()  // their alerts are in the outbox
+            } else {
+                for (_, reply) in pendingCommands { reply?(.failure(.failed("the store cannot write"))) }
+            }
+            // A checkpoint follows the outputs it covers: it is taken once the writer has committed
+            // them. It is encoded and written off both threads (the engine is a value: the copy
+            // taken here is the state after `lastSeq`, whatever comes next); on SIGTERM and SIGHUP
+            // it is waited for.
+            if checkpointNow || periodic {
+                flushJournal()
+                let engine = processor.engine, seq = processor.lastSeq
+                let take = { [logger] in
+                    if checkpointer.submit(engine: engine, seq: seq, store: store, journal: journal, logger: logger) {
+                        checkpointSeq.set(seq)
                     }
                 }
-            } catch {
-                storeFailed(error)
+                if checkpointNow {
+                    checkpointer.wait()  // a periodic one still being written comes first
+                    if writer.drain() { take() }
+                    checkpointer.wait()
+                } else {
+                    writer.afterCommit(take)
+                }
+                lastCheckpoint = Date()
+            }
+            if Date().timeIntervalSince(lastState) >= 1 {
+                lastState = Date()
+                let unpublished = (try? store.unpublishedCount()) ?? -1
+                metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq.get(), writerDepth: writer.depth)
+                healthState.set(queueDepth: queue.depth, unpublished: unpublished)
             }
             if let interval = notifier.watchdogInterval, Date().timeIntervalSince(lastWatchdog) >= interval {
                 notifier.notify("WATCHDOG=1")
@@ -335,6 +339,7 @@ public final class Daemon: @unchecked Sendable {
             }
             if finishing { break }
         }
+        writer.stop()
         commands.close()
         feed.finish()
         notifier.notify("STOPPING=1")

@@ -19,6 +19,7 @@ struct DaemonMetrics {
     })
     let queueDepth = Gauge(label: "iw_ingest_queue_depth")
     let queueFull = Counter(label: "iw_ingest_queue_full_total")
+    let writerDepth = Gauge(label: "iw_store_writer_batches")
     let lag = Gauge(label: "iw_lag_seconds")
     let outbox = Gauge(label: "iw_outbox_unpublished")
     let journalSegments = Gauge(label: "iw_journal_segments")
@@ -49,8 +50,9 @@ struct DaemonMetrics {
         for (a, _) in batch.alerts { alerts[a.kind]!.increment() }
     }
 
-    mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64) {
+    mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64, writerDepth batches: Int) {
         queueDepth.record(queue.depth)
+        writerDepth.record(batches)
         if queue.fullWaits > lastFull { queueFull.increment(by: queue.fullWaits - lastFull); lastFull = queue.fullWaits }
         outbox.record(unpublished)
         journalSegments.record(journal.segmentCount)

@@ -233,11 +233,11 @@ public final class Store: Sendable {
         guard !b.isEmpty else { return }
         try pool.write { db in
             for v in b.visits {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO visits (visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, "end", points, task_id, occasion_id, opened_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(visit_id) DO UPDATE SET "end" = excluded."end", points = excluded.points
-                    """, arguments: [v.visitId, v.vehicleId, v.agencyId, v.siteId, v.enterpriseId, v.start, v.end, v.points,
+                    """).execute(arguments: [v.visitId, v.vehicleId, v.agencyId, v.siteId, v.enterpriseId, v.start, v.end, v.points,
                                      v.taskId, v.occasionId, v.openedAt])
             }
             for (a, topic) in b.alerts {
@@ -251,20 +251,20 @@ public final class Store: Sendable {
                 }
             }
             for d in b.deadLetters {
-                try db.execute(sql: "INSERT INTO dead_letters (received_at, topic, reason, message, payload) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [d.receivedAt, d.topic, d.reason.rawValue, d.message, Data(d.payload)])
+                try db.cachedStatement(sql: "INSERT INTO dead_letters (received_at, topic, reason, message, payload) VALUES (?, ?, ?, ?, ?)")
+                    .execute(arguments: [d.receivedAt, d.topic, d.reason.rawValue, d.message, Data(d.payload)])
             }
             if !b.deadLetters.isEmpty {
                 try db.execute(sql: "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?",
                                arguments: [deadLetterLimit])
             }
             for l in b.latePositions {
-                try db.execute(sql: "INSERT INTO late_positions (vehicle_id, ts, lat, lon, received_at) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [l.vehicleId, l.ts, l.lat, l.lon, l.receivedAt])
+                try db.cachedStatement(sql: "INSERT INTO late_positions (vehicle_id, ts, lat, lon, received_at) VALUES (?, ?, ?, ?, ?)")
+                    .execute(arguments: [l.vehicleId, l.ts, l.lat, l.lon, l.receivedAt])
             }
             if let seq = b.processedSeq {
-                try db.execute(sql: "INSERT INTO state (key, value) VALUES ('processed_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                               arguments: [seq])
+                try db.cachedStatement(sql: "INSERT INTO state (key, value) VALUES ('processed_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+                    .execute(arguments: [seq])
             }
         }
     }
@@ -291,7 +291,8 @@ public final class Store: Sendable {
     public func markPublished(_ ids: [Int64], at: Millis) throws {
         guard !ids.isEmpty else { return }
         try pool.write { db in
-            for id in ids { try db.execute(sql: "UPDATE outbox SET published_at = ? WHERE id = ?", arguments: [at, id]) }
+            let st = try db.cachedStatement(sql: "UPDATE outbox SET published_at = ? WHERE id = ?")
+            for id in ids { try st.execute(arguments: [at, id]) }
         }
     }
 

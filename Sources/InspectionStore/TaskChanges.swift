@@ -133,16 +133,16 @@ extension Store {
     /// A new alert, its first status and its outbox row (nothing if the id is stored already).
     @discardableResult
     static func insertAlert(_ a: AlertRecord, topic: String, actor: String, note: String?, at: Millis, _ db: Database) throws -> Bool {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO alerts (alert_id, kind, severity, at, enterprise_id, site_id, agency_id, vehicle_id, visit_id, task_id, detail)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [a.alertId, a.kind.rawValue, a.severity.rawValue, a.at, a.enterpriseId, a.siteId, a.agencyId,
+            """).execute(arguments: [a.alertId, a.kind.rawValue, a.severity.rawValue, a.at, a.enterpriseId, a.siteId, a.agencyId,
                              a.vehicleId, a.visitId, a.taskId, a.detail.serialized])
         guard db.changesCount > 0 else { return false }
-        try db.execute(sql: "INSERT INTO alert_status (alert_id, at, status, actor, note) VALUES (?, ?, 'open', ?, ?)",
-                       arguments: [a.alertId, at, actor, note])
-        try db.execute(sql: "INSERT OR IGNORE INTO outbox (alert_id, topic, payload) VALUES (?, ?, ?)",
-                       arguments: [a.alertId, topic, Data(a.json.serialized.utf8)])
+        try db.cachedStatement(sql: "INSERT INTO alert_status (alert_id, at, status, actor, note) VALUES (?, ?, 'open', ?, ?)")
+            .execute(arguments: [a.alertId, at, actor, note])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox (alert_id, topic, payload) VALUES (?, ?, ?)")
+            .execute(arguments: [a.alertId, topic, Data(a.json.serialized.utf8)])
         return true
     }
 }

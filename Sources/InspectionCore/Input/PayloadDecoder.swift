@@ -185,10 +185,24 @@ public struct TopicVehicle: Sendable {
     }
 
     /// The vehicle id bytes in `topic`: the wildcard's level, or the last level (OwnTracks' device).
+    /// A scan of the topic's bytes (once per message: no substrings).
     public func vehicle(in topic: String, format: PayloadFormat) -> [UInt8] {
-        let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
-        if format == .owntracks { return Array((levels.last ?? "").utf8) }
-        guard let level, level < levels.count else { return [] }
-        return Array(levels[level].utf8)
+        var topic = topic
+        return topic.withUTF8 { b in
+            let slash = UInt8(ascii: "/")
+            if format == .owntracks {
+                let start = (b.lastIndex(of: slash) ?? -1) + 1
+                return Array(b[start...])
+            }
+            guard let level else { return [] }
+            var start = 0, n = 0
+            while n < level {
+                guard let s = b[start...].firstIndex(of: slash) else { return [] }
+                start = s + 1
+                n += 1
+            }
+            let end = b[start...].firstIndex(of: slash) ?? b.count
+            return Array(b[start..<end])
+        }
     }
 }

@@ -1,0 +1,141 @@
+import Foundation
+import InspectionStore
+
+/// The store's stage of the pipeline, on a thread of its own: the engine's thread hands over each
+/// batch of visits, alerts and evidence and goes on with the next messages while this one commits
+/// them (the transaction, its WAL writes and checkpoints were two thirds of the engine thread's
+/// time when both were one thread), then publishes the outbox.
+///
+/// Batches are committed in the order given. At most `capacity` wait: when the store cannot write
+/// (disk full, read-only), the batch at the head is tried again every second, the engine's thread
+/// waits in `submit`, the ingest queue fills, and the broker holds the rest. `afterCommit` items
+/// run in the same order, once everything submitted before them is committed (a checkpoint
+/// follows the outputs it covers).
+final class StoreWriter: @unchecked Sendable {
+    enum Item {
+        case batch(StoreBatch)
+        case afterCommit(() -> Void)
+    }
+
+    let capacity: Int
+    private let store: Store
+    private let faults: Faults
+    private let committed: (StoreBatch) -> Void
+    private let idle: () -> Void
+    private let cond = NSCondition()
+    private var items: [Item] = []
+    /// The daemon is stopping: a batch the store cannot take is given up (it is in the journal).
+    private var stopRequested = false
+    /// No more items come: the thread ends once the queue is empty.
+    private var ending = false
+    private var abandoned = false
+    private var poked = false
+    private var finished = false
+
+    /// `committed`: called on this thread after each batch is in the store. `idle`: called after
+    /// that, and at least every 0.2 s (the outbox is published from here).
+    init(store: Store, faults: Faults, capacity: Int = 8, committed: @escaping (StoreBatch) -> Void,
+         idle: @escaping () -> Void) {
+        self.store = store
+        self.faults = faults
+        self.capacity = capacity
+        self.committed = committed
+        self.idle = idle
+        let t = Thread { [self] in loop() }
+        t.name = "store-writer"
+        t.start()
+    }
+
+    /// Queues a batch, waiting while `capacity` are waiting. False once the writer has given up
+    /// (stopping while the store cannot write: the journal keeps what was not stored).
+    @discardableResult
+    func submit(_ batch: StoreBatch) -> Bool { enqueue(.batch(batch)) }
+
+    /// Runs `body` on the writer's thread once everything submitted before is committed.
+    @discardableResult
+    func afterCommit(_ body: @escaping () -> Void) -> Bool { enqueue(.afterCommit(body)) }
+
+    private func enqueue(_ item: Item) -> Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        while items.count >= capacity && !abandoned { cond.wait() }
+        guard !abandoned else { return false }
+        items.append(item)
+        cond.broadcast()
+        return true
+    }
+
+    /// Waits until everything submitted is committed (before a task change reads the store, or
+    /// a checkpoint is taken on the caller's thread). False if the writer gave up.
+    @discardableResult
+    func drain() -> Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        while !items.isEmpty && !abandoned { cond.wait() }
+        return !abandoned
+    }
+
+    /// Batches waiting, the one being committed included.
+    var depth: Int { cond.withLock { items.count } }
+
+    /// The outbox has news (an acknowledgement, a command's alerts): `idle` runs soon.
+    func poke() { cond.withLock { poked = true; cond.broadcast() } }
+
+    /// The daemon is stopping: from now on a commit that fails gives the writer up (unblocking
+    /// `submit` and `drain`) instead of being tried again.
+    func requestStop() { cond.withLock { stopRequested = true; cond.broadcast() } }
+
+    /// Finishes what is queued (or, if the store cannot write, gives it up: it is in the journal)
+    /// and ends the thread.
+    func stop() {
+        cond.lock()
+        stopRequested = true
+        ending = true
+        cond.broadcast()
+        while !finished { cond.wait() }
+        cond.unlock()
+    }
+
+    private func loop() {
+        while true {
+            cond.lock()
+            if items.isEmpty && !poked && !ending { _ = cond.wait(until: Date().addingTimeInterval(0.2)) }
+            poked = false
+            let head = items.first
+            let done = items.isEmpty && ending
+            cond.unlock()
+            if done { break }
+            switch head {
+            case .batch(let batch):
+                do {
+                    try store.commit(batch)
+                    if !batch.isEmpty { faults.recovered(.store) }  // an empty batch writes nothing: it proves nothing
+                    committed(batch)
+                } catch {
+                    faults.failed(.store, error, consequence: "visits and alerts wait in memory; no more messages are taken")
+                    if cond.withLock({ stopRequested }) { giveUp(); return }
+                    Thread.sleep(forTimeInterval: 1)
+                    continue  // the same batch again
+                }
+            case .afterCommit(let body):
+                body()
+            case nil:
+                break
+            }
+            if head != nil {
+                cond.withLock { items.removeFirst(); cond.broadcast() }  // it leaves the queue only once done
+            }
+            idle()
+        }
+        cond.withLock { finished = true; cond.broadcast() }
+    }
+
+    private func giveUp() {
+        cond.withLock {
+            abandoned = true
+            items.removeAll()
+            finished = true
+            cond.broadcast()
+        }
+    }
+}
