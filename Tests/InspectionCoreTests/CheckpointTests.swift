@@ -21,8 +21,25 @@ import Testing
         for p in ps { _ = engine.ingest(p, into: &out); visits += out.closed; alerts += out.alerts; out.removeAll() }
     }
 
-    @Test(arguments: [0.2, 0.5, 0.77])
-    func resumingFromACheckpointChangesNothing(at share: Double) throws {
+    /// Checkpoints written before the rules' lookups were rebuilt on restore carried them too, and
+    /// each occasion was an object with named fields.
+    static func inTheEarlierFormat(_ saved: Data) throws -> Data {
+        var o = try #require(JSONSerialization.jsonObject(with: saved) as? [String: Any])
+        var rules = try #require(o["rules"] as? [String: Any])
+        let names = ["id", "enterpriseId", "begin", "year", "agencies", "taskId", "counts", "jointGroup"]
+        let occasions = try #require(rules["occasions"] as? [[Any]]).map { fields in
+            Dictionary(zip(names, fields).filter { !($0.1 is NSNull) }, uniquingKeysWith: { a, _ in a })
+        }
+        #expect(occasions.allSatisfy { $0.count >= 7 })
+        rules["occasions"] = occasions
+        rules["occasionByKey"] = Dictionary(occasions.enumerated().map { ("t\u{1f}T\($0.offset)", $0.offset) }, uniquingKeysWith: { a, _ in a })
+        rules["occasionsAt"] = ["E-FACTORY": Array(occasions.indices)]
+        o["rules"] = rules
+        return try JSONSerialization.data(withJSONObject: o)
+    }
+
+    @Test(arguments: [(0.2, false), (0.5, false), (0.77, false), (0.5, true)])
+    func resumingFromACheckpointChangesNothing(at share: Double, earlierFormat: Bool) throws {
         let s = Self.busyTown()
         let whole = s.run()
         #expect(whole.visits.count == 5 && !whole.alerts.isEmpty)
@@ -33,7 +50,11 @@ import Testing
         let cut = Int(Double(ps.count) * share)
         var visits: [VisitRecord] = [], alerts: [AlertRecord] = []
         Self.feed(&engine, ps[..<cut], &visits, &alerts)
-        let saved = try JSONEncoder().encode(engine.checkpoint())
+        var saved = try JSONEncoder().encode(engine.checkpoint())
+        if earlierFormat {
+            #expect(!engine.rules.occasions.isEmpty)
+            saved = try Self.inTheEarlierFormat(saved)
+        }
         var out = EngineOutput()
         var resumed = Engine(registry: s.registry, settings: s.settings,
                              restoring: try JSONDecoder().decode(EngineCheckpoint.self, from: saved), into: &out)

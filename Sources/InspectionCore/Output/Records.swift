@@ -79,13 +79,24 @@ public struct AlertRecord: Sendable, Equatable {
 
 /// Stable ids: the same input gives the same id in every run and on every machine (FNV-1a, 64 bit).
 public enum StableID {
-    public static func make(_ prefix: String, _ parts: [String]) -> String {
+    public static func make(_ prefix: String, _ parts: [String]) -> String { make(prefix, hash(parts)) }
+
+    /// The id's number: FNV-1a over the parts, 0x1f between them.
+    public static func hash(_ parts: [String]) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for (i, part) in parts.enumerated() {
             if i > 0 { h ^= 0x1f; h = h &* 0x100_0000_01b3 }
             for b in part.utf8 { h ^= UInt64(b); h = h &* 0x100_0000_01b3 }
         }
-        let hex = String(h, radix: 16)
+        return h
+    }
+
+    /// The id with that number: the prefix and 16 hexadecimal digits.
+    public static func make(_ prefix: String, _ number: UInt64) -> String {
+        let hex = String(number, radix: 16)
         return prefix + String(repeating: "0", count: 16 - hex.count) + hex
     }
+
+    /// The number of an id `make` wrote with a two-character prefix.
+    static func number(_ id: String) -> UInt64? { UInt64(id.dropFirst(2), radix: 16) }
 }

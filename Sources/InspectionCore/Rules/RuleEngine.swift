@@ -5,7 +5,9 @@
 public struct RuleEngine: Sendable {
     public let settings: EngineSettings
     public private(set) var occasions: [Occasion] = []
-    private var occasionByKey: [String: Int] = [:]
+    /// Occasions by the number of their id (the hash of the key that makes them one occasion), and
+    /// by enterprise in the order they began to be counted: both follow from `occasions`.
+    private var occasionByKey: [UInt64: Int] = [:]
     private var occasionsAt: [String: [Int]] = [:]
     /// The latest visit start seen: occasions far enough behind it can no longer count (`prune`).
     private var latestStart: Millis = .min
@@ -15,20 +17,29 @@ public struct RuleEngine: Sendable {
 
     public init(settings: EngineSettings) { self.settings = settings }
 
-    /// The occasions it counts with, to keep across a restart.
+    /// The occasions it counts with, to keep across a restart (the lookups are rebuilt from them;
+    /// a checkpoint that still carries them, from before, decodes the same).
     struct State: Codable, Sendable {
         var occasions: [Occasion]
-        var occasionByKey: [String: Int]
-        var occasionsAt: [String: [Int]]
         var latestStart: Millis?
     }
 
-    var state: State { State(occasions: occasions, occasionByKey: occasionByKey, occasionsAt: occasionsAt, latestStart: latestStart) }
+    var state: State { State(occasions: occasions, latestStart: latestStart) }
 
     init(settings: EngineSettings, state: State) {
         self.settings = settings
-        occasions = state.occasions; occasionByKey = state.occasionByKey; occasionsAt = state.occasionsAt
+        occasions = state.occasions
         latestStart = state.latestStart ?? .min
+        rebuildLookups()
+    }
+
+    private mutating func rebuildLookups() {
+        occasionByKey = Dictionary(minimumCapacity: occasions.count)
+        occasionsAt = [:]
+        for i in occasions.indices {
+            if let n = StableID.number(occasions[i].id) { occasionByKey[n] = i }
+            occasionsAt[occasions[i].enterpriseId, default: []].append(i)
+        }
     }
 
     /// Late input is accepted this far behind the latest visit start when deciding what can go.
@@ -47,22 +58,9 @@ public struct RuleEngine: Sendable {
 
     /// Removes occasions (the numbers of the rest are compacted).
     private mutating func removeOccasions(where doomed: (Occasion) -> Bool) {
-        var newNumber = [Int](repeating: -1, count: occasions.count)
-        var kept: [Occasion] = []
-        kept.reserveCapacity(occasions.count)
-        for i in occasions.indices where !doomed(occasions[i]) {
-            newNumber[i] = kept.count
-            kept.append(occasions[i])
-        }
-        guard kept.count < occasions.count else { return }
-        occasions = kept
-        occasionByKey = occasionByKey.compactMapValues { newNumber[$0] >= 0 ? newNumber[$0] : nil }
-        var at: [String: [Int]] = [:]
-        for (e, list) in occasionsAt {
-            let l = list.compactMap { newNumber[$0] >= 0 ? newNumber[$0] : nil }
-            if !l.isEmpty { at[e] = l }
-        }
-        occasionsAt = at
+        let before = occasions.count
+        occasions.removeAll(where: doomed)
+        if occasions.count < before { rebuildLookups() }
     }
 
     /// The visit's fixed facts, as the rules see them.
@@ -146,11 +144,11 @@ public struct RuleEngine: Sendable {
         }
         let covering = coveringTasks(v, registry: registry)
         let task = covering.first
-        let key: String
+        let key: UInt64
         if let task {
-            key = "t\u{1f}\(task.id)"
+            key = StableID.hash(["t\u{1f}\(task.id)"])
         } else {
-            key = "d\u{1f}\(agency)\u{1f}\(enterprise)\u{1f}\(cal.day(of: v.start))"
+            key = StableID.hash(["d\u{1f}\(agency)\u{1f}\(enterprise)\u{1f}\(cal.day(of: v.start))"])
         }
         let counts = task.map { settings.policy($0.kind).countsTowardsCap } ?? true
         var isNewForAgency = false
@@ -165,7 +163,7 @@ public struct RuleEngine: Sendable {
         } else {
             oi = occasions.count
             let joint = task.map { $0.partnerAgencyIds.isEmpty ? [] : $0.agencies } ?? []
-            occasions.append(Occasion(id: StableID.make("o-", [key]), enterpriseId: enterprise, begin: v.start,
+            occasions.append(Occasion(id: StableID.make("o-", key), enterpriseId: enterprise, begin: v.start,
                                       year: cal.year(of: v.start), agencies: [agency], taskId: task?.id, counts: counts,
                                       jointGroup: joint))
             occasionByKey[key] = oi
@@ -218,7 +216,7 @@ public struct RuleEngine: Sendable {
         }
 
         if isNewForAgency {
-            alerts += frequencyAlerts(v, agency: agency, occasion: occ, taskId: task?.id)
+            alerts += frequencyAlerts(v, agency: agency, occasion: oi, taskId: task?.id)
         }
         return (VisitAssignment(taskId: task?.id, occasionId: occ.id), alerts)
     }
@@ -226,7 +224,8 @@ public struct RuleEngine: Sendable {
     /// Lists in an alert's detail name at most this many items (the latest); counts stay exact.
     static let detailItems = 20
 
-    private func occasionList(_ os: [Occasion]) -> JSONValue { .array(os.suffix(Self.detailItems).map(occasionDetail)) }
+    /// The occasions with these numbers, the latest `detailItems`.
+    private func occasionList(_ list: [Int]) -> JSONValue { .array(list.suffix(Self.detailItems).map { occasionDetail(occasions[$0]) }) }
 
     private func occasionDetail(_ o: Occasion) -> JSONValue {
         .object([("occasion_id", .string(o.id)), ("begin", .time(o.begin)), ("task_id", .optional(o.taskId)),
@@ -235,19 +234,28 @@ public struct RuleEngine: Sendable {
 
     /// Repeated, multi-agency and high-frequency: raised once, by the visit that makes the occasion
     /// the agency's.
-    private func frequencyAlerts(_ v: VisitFacts, agency: String, occasion occ: Occasion, taskId: String?) -> [AlertRecord] {
+    private func frequencyAlerts(_ v: VisitFacts, agency: String, occasion oi: Int, taskId: String?) -> [AlertRecord] {
         let s = settings
-        // Fields read in place; only the occasions that matter are copied out.
-        let at = occasionsAt[occ.enterpriseId] ?? []
-        func select(_ keep: (Int) -> Bool) -> [Occasion] { at.filter(keep).map { occasions[$0] } }
+        let occ = occasions[oi]
+        // One pass over the enterprise's occasions, fields read in place, numbers collected: only
+        // the few an alert lists are copied out.
+        var earlier: [Int] = [], window: [Int] = [], mine: [Int] = []
+        var counting = 0
+        let repeatFrom = occ.begin - s.repeatWindow, multiFrom = occ.begin - s.multiAgencyWindow
+        for i in occasionsAt[occ.enterpriseId] ?? [] where occasions[i].begin <= occ.begin {
+            let counts = occasions[i].counts
+            let belongs = occasions[i].belongs(to: agency)
+            if counts && occasions[i].begin >= multiFrom { window.append(i) }
+            if counts && occasions[i].begin >= repeatFrom && i != oi && belongs { earlier.append(i) }
+            if occasions[i].year == occ.year && belongs {
+                mine.append(i)
+                if counts { counting += 1 }
+            }
+        }
         var alerts: [AlertRecord] = []
         let alertKey = [occ.id, agency]
 
         if occ.counts {
-            let earlier = select { i in
-                occasions[i].counts && occasions[i].begin <= occ.begin && occasions[i].begin >= occ.begin - s.repeatWindow
-                    && occasions[i].id != occ.id && occasions[i].belongs(to: agency)
-            }
             if !earlier.isEmpty {
                 alerts.append(makeAlert(.repeatedInspection, v, taskId: taskId, id: alertKey, detail: [
                     ("occasion_id", .string(occ.id)),
@@ -257,10 +265,7 @@ public struct RuleEngine: Sendable {
                 ]))
             }
 
-            let window = select { i in
-                occasions[i].counts && occasions[i].begin <= occ.begin && occasions[i].begin >= occ.begin - s.multiAgencyWindow
-            }
-            let groups = AgencyGroups(window)
+            let groups = AgencyGroups(window.lazy.map { occasions[$0] })
             if groups.count >= s.multiAgencyThreshold {
                 alerts.append(makeAlert(.multiAgencyInspection, v, taskId: taskId, id: alertKey, detail: [
                     ("occasion_id", .string(occ.id)),
@@ -274,15 +279,13 @@ public struct RuleEngine: Sendable {
         }
 
         let year = occ.year
-        let mine = select { i in occasions[i].year == year && occasions[i].begin <= occ.begin && occasions[i].belongs(to: agency) }
-        let counting = mine.filter(\.counts)
-        let overCap = occ.counts && counting.count > s.annualCap
+        let overCap = occ.counts && counting > s.annualCap
         let overReasonable = mine.count > s.reasonableCap
         if overCap || overReasonable {
             alerts.append(makeAlert(.highFrequency, v, taskId: taskId, id: alertKey, detail: [
                 ("occasion_id", .string(occ.id)),
                 ("year", .int(Int64(year))),
-                ("counting_occasions", .int(Int64(counting.count))),
+                ("counting_occasions", .int(Int64(counting))),
                 ("annual_cap", .int(Int64(s.annualCap))),
                 ("all_occasions", .int(Int64(mine.count))),
                 ("reasonable_cap", .int(Int64(s.reasonableCap))),
@@ -323,7 +326,7 @@ struct AgencyGroups {
     let agencies: [String]
     let count: Int
 
-    init(_ occasions: [Occasion]) {
+    init<S: Sequence<Occasion>>(_ occasions: S) {
         var parent: [String: String] = [:]
         func find(_ a: String) -> String {
             var r = a
