@@ -220,6 +220,7 @@ public final class Daemon: @unchecked Sendable {
         // new (or failed while disconnected) is sent.
         let writer = StoreWriter(store: store, faults: faults, committed: { batch in
             feed.publish(batch.alerts.map { .alert($0.record) })
+            DaemonMetrics.committed(batch, now: Millis(Date().timeIntervalSince1970 * 1000))
         }, idle: {
             do {
                 let acknowledged = inflight.takeAcknowledged()

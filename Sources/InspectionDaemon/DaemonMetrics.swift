@@ -24,6 +24,15 @@ struct DaemonMetrics {
     let outbox = Gauge(label: "iw_outbox_unpublished")
     let journalSegments = Gauge(label: "iw_journal_segments")
     let checkpointSeq = Gauge(label: "iw_checkpoint_seq")
+    /// From receiving the message that raised an alert to the alert committed and handed to the
+    /// broker connection (the store's thread records it).
+    static let alertDelay = Metrics.Timer(label: "iw_alert_delay_seconds")
+
+    static func committed(_ batch: StoreBatch, now: Millis) {
+        for (_, _, receivedAt) in batch.alerts where receivedAt > 0 {
+            alertDelay.recordMilliseconds(max(0, now - receivedAt))
+        }
+    }
 
     private var lastCounts = RejectCounts()
     private var lastAccepted = 0
@@ -47,7 +56,7 @@ struct DaemonMetrics {
             lastCounts = engine.counts
         }
         for v in batch.visits { if v.end == nil { visitsOpened.increment() } else { visitsClosed.increment() } }
-        for (a, _) in batch.alerts { alerts[a.kind]!.increment() }
+        for (a, _, _) in batch.alerts { alerts[a.kind]!.increment() }
     }
 
     mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64, writerDepth batches: Int) {

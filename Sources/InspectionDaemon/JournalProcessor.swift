@@ -71,7 +71,7 @@ public struct JournalProcessor {
                     batch.deadLetters.append((e.receivedAt, e.topic, r, "position rejected: \(r.rawValue)", e.payload))
                 default: break
                 }
-                if !out.isEmpty { drain(into: &batch) }
+                if !out.isEmpty { drain(into: &batch, receivedAt: e.receivedAt) }
             }
         }
         batch.processedSeq = entries.last?.seq
@@ -95,11 +95,11 @@ public struct JournalProcessor {
         return result
     }
 
-    private mutating func drain(into batch: inout StoreBatch) {
+    private mutating func drain(into batch: inout StoreBatch, receivedAt: Millis = 0) {
         batch.visits += out.opened
         batch.visits += out.closed
         batch.evidence += out.evidence
-        for a in out.alerts { batch.alerts.append((a, "\(alertPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)")) }
+        for a in out.alerts { batch.alerts.append((a, "\(alertPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)", receivedAt)) }
         out.removeAll()
     }
 }

@@ -22,7 +22,9 @@ public struct OutboxEntry: Sendable, Equatable {
 /// What one pass of the engine produced, written in one transaction.
 public struct StoreBatch: Sendable {
     public var visits: [VisitRecord] = []
-    public var alerts: [(record: AlertRecord, topic: String)] = []
+    /// Each with its MQTT topic and when the message that raised it was received (0: not from a
+    /// message — a restore, a reload).
+    public var alerts: [(record: AlertRecord, topic: String, receivedAt: Millis)] = []
     public var deadLetters: [(receivedAt: Millis, topic: String, reason: RejectReason, message: String, payload: [UInt8])] = []
     public var latePositions: [(vehicleId: String, ts: Millis, lat: Double, lon: Double, receivedAt: Millis)] = []
     /// The last journal entry this batch accounts for.
@@ -240,7 +242,7 @@ public final class Store: Sendable {
                     """).execute(arguments: [v.visitId, v.vehicleId, v.agencyId, v.siteId, v.enterpriseId, v.start, v.end, v.points,
                                      v.taskId, v.occasionId, v.openedAt])
             }
-            for (a, topic) in b.alerts {
+            for (a, topic, _) in b.alerts {
                 try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db)
             }
             if !b.evidence.isEmpty {

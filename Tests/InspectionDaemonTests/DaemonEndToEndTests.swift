@@ -361,8 +361,8 @@ import Testing
         // The same, as Prometheus reads it.
         let metrics = try #require(httpGet(port: setup.httpPort, "/metrics"))
         #expect(metrics.status == 200)
-        func value(_ series: String) -> Double? {
-            metrics.body.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        func value(_ series: String, in body: String? = nil) -> Double? {
+            (body ?? metrics.body).split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
         }
         #expect(value("iw_messages_received_total") == Double(sent), "\(metrics.body)")
         #expect(value(#"iw_positions_rejected_total{reason="unparsable"}"#) ?? 0 > 0, "\(metrics.body)")
@@ -370,6 +370,12 @@ import Testing
         #expect(value(#"iw_positions_rejected_total{reason="zero_position"}"#) ?? 0 > 0)
         #expect(value("iw_visits_opened_total") ?? 0 > 0)
         #expect(metrics.body.contains("iw_ingest_queue_depth"))
+        // Every alert raised by a message, timed from its receipt to its commit.
+        let raised = try store.count("alerts")
+        #expect(raised > 0)
+        #expect(eventually(10) {
+            value("iw_alert_delay_seconds_count", in: httpGet(port: setup.httpPort, "/metrics")?.body ?? "") == Double(raised)
+        }, "\(metrics.body)")
         let health = try #require(httpGet(port: setup.httpPort, "/health"))
         #expect(health.status == 200 && health.body.contains(#""mqtt":"connected""#), "\(health.body)")
         try Self.compare(store, with: try Self.expected(setup))
