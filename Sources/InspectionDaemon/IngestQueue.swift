@@ -12,7 +12,8 @@ final class IngestQueue: @unchecked Sendable {
     private var head = 0
     private(set) var fullWaits = 0
     private var closed = false
-    private var consumerWaiting = false
+    /// The consumer waits until this many entries are queued (`Int.max`: it is not waiting).
+    private var wakeAt = Int.max
     private(set) var highWater = 0
     private var poked = false
 
@@ -28,7 +29,7 @@ final class IngestQueue: @unchecked Sendable {
         }
         items.append(e)
         highWater = max(highWater, items.count - head)
-        if consumerWaiting { cond.broadcast() }  // no wake-up (a futex call) per message otherwise
+        if items.count - head >= wakeAt { cond.broadcast() }  // no wake-up (a futex call) per message otherwise
         cond.unlock()
     }
 
@@ -37,18 +38,20 @@ final class IngestQueue: @unchecked Sendable {
     func take(max: Int, until deadline: Date, gather: Double = 0) -> [JournalEntry] {
         cond.lock()
         defer { cond.unlock() }
-        consumerWaiting = true
+        wakeAt = 1
         while items.count == head && !poked {
             if !cond.wait(until: deadline) { break }
         }
-        poked = false
-        consumerWaiting = false
-        if gather > 0 && items.count > head && items.count - head < max {
+        if gather > 0 && !poked && items.count > head && items.count - head < max {
+            // Woken when the batch is full (or poked), not polled.
+            wakeAt = max
             let until = Date().addingTimeInterval(gather)
-            cond.unlock()
-            while Date() < until { usleep(1000); if cond.withLock({ items.count - head >= max }) { break } }
-            cond.lock()
+            while items.count - head < max && !poked {
+                if !cond.wait(until: until) { break }
+            }
         }
+        poked = false
+        wakeAt = Int.max
         let n = min(max, items.count - head)
         let out = Array(items[head..<(head + n)])
         head += n

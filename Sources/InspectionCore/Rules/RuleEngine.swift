@@ -189,10 +189,16 @@ public struct RuleEngine: Sendable {
         } else {
             // The evidence: the agency's tasks at the enterprise that came nearest in time (at most
             // `detailItems`), and how many it has there at all.
-            let own = registry.tasks(ofEnterprise: enterprise).filter { $0.involves(agency: agency) }
-            func distance(_ t: InspectionTask) -> Millis { v.start < t.start ? t.start - v.start : v.start > t.end ? v.start - t.end : 0 }
-            let nearest = own.sorted { distance($0) != distance($1) ? distance($0) < distance($1) : byteOrder($0.id, $1.id) }
-                .prefix(Self.detailItems)
+            // Fields read in place, distances sorted with numbers: an enterprise with hundreds of
+            // tasks costs no copies of them.
+            let list = registry.tasks(ofEnterprise: enterprise)
+            var own: [(distance: Millis, i: Int)] = []
+            for i in list.indices where list[i].involves(agency: agency) {
+                let s = list[i].start, e = list[i].end
+                own.append((v.start < s ? s - v.start : v.start > e ? v.start - e : 0, i))
+            }
+            own.sort { $0.distance != $1.distance ? $0.distance < $1.distance : byteOrder(list[$0.i].id, list[$1.i].id) }
+            let nearest = own.prefix(Self.detailItems).map { list[$0.i] }
             alerts.append(makeAlert(.unregisteredVisit, v, taskId: nil, id: [v.visitId], detail: [
                 ("visit_start", .time(v.start)),
                 ("agency_tasks_at_enterprise", .int(Int64(own.count))),
