@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "InspectionDaemonTests",
             dependencies: ["InspectionDaemon", "InspectionStore", "InspectionMQTT", "InspectionReplay", "InspectionCore",
-                           "InspectionConfig", "InspectionSim", "InspectionTestSupport"]
+                           "InspectionConfig", "InspectionSim", "InspectionTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "InspectionHTTPTests",

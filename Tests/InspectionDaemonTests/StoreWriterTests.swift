@@ -1,0 +1,49 @@
+import Foundation
+@testable import InspectionDaemon
+import InspectionStore
+import Logging
+import Testing
+
+/// The store's thread commits batches in the order given, and what follows a batch (a checkpoint)
+/// runs only once that batch is in the store — on a real SQLite file.
+@Suite struct StoreWriterTests {
+    final class Seen: @unchecked Sendable {
+        let lock = NSLock()
+        var committed: [Int64] = []
+        var storedWhenFollowing: [Int64] = []
+    }
+
+    static func batch(_ seq: Int64) -> StoreBatch {
+        var b = StoreBatch()
+        b.processedSeq = seq
+        return b
+    }
+
+    @Test func batchesAreCommittedInOrderAndWhatFollowsABatchSeesIt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("writer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try Store(path: dir.appendingPathComponent("store.sqlite").path)
+        let seen = Seen()
+        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), capacity: 3, committed: { b in
+            seen.lock.withLock { seen.committed.append(b.processedSeq ?? -1) }
+        }, idle: {})
+        for seq in Int64(1)...200 {
+            #expect(writer.submit(Self.batch(seq)))
+            if seq % 50 == 0 {
+                writer.afterCommit {
+                    let stored = (try? store.processedSeq()) ?? -1
+                    seen.lock.withLock { seen.storedWhenFollowing.append(stored) }
+                }
+            }
+        }
+        #expect(writer.drain())
+        #expect(writer.depth == 0)
+        seen.lock.withLock {
+            #expect(seen.committed == Array(1...200))
+            #expect(seen.storedWhenFollowing == [50, 100, 150, 200])
+        }
+        #expect(try store.processedSeq() == 200)
+        writer.stop()
+    }
+}
