@@ -331,7 +331,7 @@ public final class Daemon: @unchecked Sendable {
             if Date().timeIntervalSince(lastState) >= 1 {
                 lastState = Date()
                 let unpublished = (try? store.unpublishedCount()) ?? -1
-                metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq.get(), writerDepth: writer.depth)
+                metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq.get(), writer: writer.depth)
                 healthState.set(queueDepth: queue.depth, unpublished: unpublished)
             }
             if let interval = notifier.watchdogInterval, Date().timeIntervalSince(lastWatchdog) >= interval {

@@ -20,6 +20,7 @@ struct DaemonMetrics {
     let queueDepth = Gauge(label: "iw_ingest_queue_depth")
     let queueFull = Counter(label: "iw_ingest_queue_full_total")
     let writerDepth = Gauge(label: "iw_store_writer_batches")
+    let writerFull = Counter(label: "iw_store_writer_full_total")
     let lag = Gauge(label: "iw_lag_seconds")
     let outbox = Gauge(label: "iw_outbox_unpublished")
     let journalSegments = Gauge(label: "iw_journal_segments")
@@ -37,6 +38,7 @@ struct DaemonMetrics {
     private var lastCounts = RejectCounts()
     private var lastAccepted = 0
     private var lastFull = 0
+    private var lastWriterFull = 0
 
     init(engine: Engine) {
         lastCounts = engine.counts
@@ -59,9 +61,11 @@ struct DaemonMetrics {
         for (a, _, _) in batch.alerts { alerts[a.kind]!.increment() }
     }
 
-    mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64, writerDepth batches: Int) {
+    mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64,
+                        writer: (items: Int, fullWaits: Int)) {
         queueDepth.record(queue.depth)
-        writerDepth.record(batches)
+        writerDepth.record(writer.items)
+        if writer.fullWaits > lastWriterFull { writerFull.increment(by: writer.fullWaits - lastWriterFull); lastWriterFull = writer.fullWaits }
         if queue.fullWaits > lastFull { queueFull.increment(by: queue.fullWaits - lastFull); lastFull = queue.fullWaits }
         outbox.record(unpublished)
         journalSegments.record(journal.segmentCount)

@@ -30,6 +30,8 @@ final class StoreWriter: @unchecked Sendable {
     private var ending = false
     private var abandoned = false
     private var poked = false
+    /// Times `submit` (or `afterCommit`) found the queue full and waited.
+    private(set) var fullWaits = 0
     private var finished = false
 
     /// `committed`: called on this thread after each batch is in the store. `idle`: called after
@@ -58,7 +60,10 @@ final class StoreWriter: @unchecked Sendable {
     private func enqueue(_ item: Item) -> Bool {
         cond.lock()
         defer { cond.unlock() }
-        while items.count >= capacity && !abandoned { cond.wait() }
+        if items.count >= capacity && !abandoned {
+            fullWaits += 1
+            while items.count >= capacity && !abandoned { cond.wait() }
+        }
         guard !abandoned else { return false }
         items.append(item)
         cond.broadcast()
@@ -75,8 +80,8 @@ final class StoreWriter: @unchecked Sendable {
         return !abandoned
     }
 
-    /// Batches waiting, the one being committed included.
-    var depth: Int { cond.withLock { items.count } }
+    /// Batches waiting, the one being committed included, and how often the queue was full.
+    var depth: (items: Int, fullWaits: Int) { cond.withLock { (items.count, fullWaits) } }
 
     /// The outbox has news (an acknowledgement, a command's alerts): `idle` runs soon.
     func poke() { cond.withLock { poked = true; cond.broadcast() } }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import InspectionDaemon
 import InspectionStore
+import InspectionTestSupport
 import Logging
 import Testing
 
@@ -38,12 +39,36 @@ import Testing
             }
         }
         #expect(writer.drain())
-        #expect(writer.depth == 0)
+        #expect(writer.depth.items == 0)
         seen.lock.withLock {
             #expect(seen.committed == Array(1...200))
             #expect(seen.storedWhenFollowing == [50, 100, 150, 200])
         }
         #expect(try store.processedSeq() == 200)
+        writer.stop()
+    }
+
+    /// A store that does not keep up holds the engine back, counted: nothing is dropped.
+    @Test func aFullQueueHoldsTheSubmitterBackAndIsCounted() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("writer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try Store(path: dir.appendingPathComponent("store.sqlite").path)
+        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), capacity: 3, committed: { _ in }, idle: {})
+        let gate = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        writer.afterCommit { gate.wait() }  // the store's thread is held here
+        let producer = Thread {
+            for seq in Int64(1)...10 { writer.submit(Self.batch(seq)) }
+            done.signal()
+        }
+        producer.start()
+        #expect(eventually(10) { writer.depth.fullWaits > 0 })
+        #expect(writer.depth.items == 3)
+        #expect(try store.processedSeq() == 0)
+        gate.signal()
+        done.wait()
+        #expect(writer.drain())
+        #expect(try store.processedSeq() == 10)
         writer.stop()
     }
 }
