@@ -14,8 +14,9 @@ import Logging
 /// order; the store's thread (`StoreWriter`) commits each batch's visits, alerts and outbox rows in
 /// one transaction, in order, then publishes the outbox at QoS 1, marked when the broker
 /// acknowledges. Every `checkpoint_interval` (and on SIGTERM) the engine's state is saved once the
-/// outputs it covers are committed, and the journal before it is deleted; on start the engine resumes from the checkpoint and processes the journal after it,
-/// stable ids making any repeated write a no-op.
+/// outputs it covers are committed, and the journal before it is deleted; on start the engine
+/// resumes from the checkpoint and processes the journal after it, stable ids making any repeated
+/// write a no-op.
 public final class Daemon: @unchecked Sendable {
     let configuration: Configuration
     let logger: Logger
@@ -330,9 +331,13 @@ public final class Daemon: @unchecked Sendable {
             }
             if Date().timeIntervalSince(lastState) >= 1 {
                 lastState = Date()
-                let unpublished = (try? store.unpublishedCount()) ?? -1
-                metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq.get(), writer: writer.depth)
-                healthState.set(queueDepth: queue.depth, unpublished: unpublished)
+                do {
+                    let unpublished = try store.unpublishedCount()
+                    metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq.get(), writer: writer.depth)
+                    healthState.set(queueDepth: queue.depth, unpublished: unpublished)
+                } catch {
+                    faults.failed(.store, error, consequence: "the outbox cannot be read")
+                }
             }
             if let interval = notifier.watchdogInterval, Date().timeIntervalSince(lastWatchdog) >= interval {
                 notifier.notify("WATCHDOG=1")

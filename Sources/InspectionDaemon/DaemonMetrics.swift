@@ -50,7 +50,7 @@ struct DaemonMetrics {
             received.increment(by: entries.count)
             lag.record(Double(now - entries.last!.receivedAt) / 1000)
         }
-        if engine.accepted != lastAccepted { accepted.increment(by: engine.accepted - lastAccepted); lastAccepted = engine.accepted }
+        Self.advance(accepted, to: engine.accepted, from: &lastAccepted)
         if engine.counts != lastCounts {
             for r in RejectReason.allCases where engine.counts[r] > lastCounts[r] {
                 rejected[r]!.increment(by: engine.counts[r] - lastCounts[r])
@@ -61,12 +61,17 @@ struct DaemonMetrics {
         for (a, _, _) in batch.alerts { alerts[a.kind]!.increment() }
     }
 
+    /// A counter following a running total kept elsewhere: what it grew by since `last`.
+    private static func advance(_ counter: Counter, to total: Int, from last: inout Int) {
+        if total > last { counter.increment(by: total - last); last = total }
+    }
+
     mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64,
                         writer: (items: Int, fullWaits: Int)) {
         queueDepth.record(queue.depth)
         writerDepth.record(writer.items)
-        if writer.fullWaits > lastWriterFull { writerFull.increment(by: writer.fullWaits - lastWriterFull); lastWriterFull = writer.fullWaits }
-        if queue.fullWaits > lastFull { queueFull.increment(by: queue.fullWaits - lastFull); lastFull = queue.fullWaits }
+        Self.advance(writerFull, to: writer.fullWaits, from: &lastWriterFull)
+        Self.advance(queueFull, to: queue.fullWaits, from: &lastFull)
         outbox.record(unpublished)
         journalSegments.record(journal.segmentCount)
         checkpointSeq.record(Double(seq))

@@ -20,11 +20,16 @@ import Testing
         return b
     }
 
-    @Test func batchesAreCommittedInOrderAndWhatFollowsABatchSeesIt() throws {
+    /// A store in a new temporary folder (removed by `cleanUp`).
+    static func freshStore() throws -> (store: Store, cleanUp: () -> Void) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("writer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try Store(path: dir.appendingPathComponent("store.sqlite").path)
+        return (try Store(path: dir.appendingPathComponent("store.sqlite").path), { try? FileManager.default.removeItem(at: dir) })
+    }
+
+    @Test func batchesAreCommittedInOrderAndWhatFollowsABatchSeesIt() throws {
+        let (store, cleanUp) = try Self.freshStore()
+        defer { cleanUp() }
         let seen = Seen()
         let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), capacity: 3, committed: { b in
             seen.lock.withLock { seen.committed.append(b.processedSeq ?? -1) }
@@ -50,10 +55,8 @@ import Testing
 
     /// A store that does not keep up holds the engine back, counted: nothing is dropped.
     @Test func aFullQueueHoldsTheSubmitterBackAndIsCounted() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("writer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try Store(path: dir.appendingPathComponent("store.sqlite").path)
+        let (store, cleanUp) = try Self.freshStore()
+        defer { cleanUp() }
         let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), capacity: 3, committed: { _ in }, idle: {})
         let gate = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
         writer.afterCommit { gate.wait() }  // the store's thread is held here

@@ -46,27 +46,23 @@ public enum Timestamp {
         if rem < 0 { rem += msPerDay; days -= 1 }
         let (y, mo, d) = civilFromDays(Int(days))
         let secOfDay = Int(rem / 1000), milli = Int(rem % 1000)
-        if (0...9999).contains(y) {
-            // Written as bytes, one allocation: alert details hold dozens of times each.
-            return String(unsafeUninitializedCapacity: 24) { b in
-                var i = 0
-                func put(_ value: Int, _ width: Int) {
-                    var v = value
-                    for k in stride(from: width - 1, through: 0, by: -1) { b[i + k] = UInt8(48 + v % 10); v /= 10 }
-                    i += width
-                }
-                func sep(_ c: UInt8) { b[i] = c; i += 1 }
-                put(y, 4); sep(45); put(mo, 2); sep(45); put(d, 2); sep(84)
-                put(secOfDay / 3600, 2); sep(58); put(secOfDay / 60 % 60, 2); sep(58); put(secOfDay % 60, 2)
-                if milli != 0 { sep(46); put(milli, 3) }
-                sep(90)
-                return i
+        // Written as bytes, one allocation: alert details hold dozens of times each. A year
+        // outside 0...9999 is written as `pad` writes it.
+        return String(unsafeUninitializedCapacity: 48) { b in
+            var i = 0
+            func put(_ value: Int, _ width: Int) {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) { b[i + k] = UInt8(48 + v % 10); v /= 10 }
+                i += width
             }
+            func sep(_ c: UInt8) { b[i] = c; i += 1 }
+            if (0...9999).contains(y) { put(y, 4) } else { for c in pad(y, 4).utf8 { sep(c) } }
+            sep(45); put(mo, 2); sep(45); put(d, 2); sep(84)
+            put(secOfDay / 3600, 2); sep(58); put(secOfDay / 60 % 60, 2); sep(58); put(secOfDay % 60, 2)
+            if milli != 0 { sep(46); put(milli, 3) }
+            sep(90)
+            return i
         }
-        var s = pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(d, 2) + "T"
-        s += pad(secOfDay / 3600, 2) + ":" + pad(secOfDay / 60 % 60, 2) + ":" + pad(secOfDay % 60, 2)
-        if milli != 0 { s += "." + pad(milli, 3) }
-        return s + "Z"
     }
 
     /// `YYYY-MM-DD` of a day number.
