@@ -115,7 +115,8 @@ let package = Package(
         .testTarget(
             name: "InspectionDaemonTests",
             dependencies: ["InspectionDaemon", "InspectionStore", "InspectionMQTT", "InspectionReplay", "InspectionCore",
-                           "InspectionConfig", "InspectionSim", "InspectionTestSupport", .product(name: "Logging", package: "swift-log")]
+                           "InspectionConfig", "InspectionSim", "InspectionTestSupport", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "InspectionHTTPTests",

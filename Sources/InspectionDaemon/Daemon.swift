@@ -130,14 +130,16 @@ public final class Daemon: @unchecked Sendable {
                 logger.notice("resumed from checkpoint", metadata: ["iw.seq": "\(resume.seq)", "iw.open_stays": "\(resume.state.openStays)"])
             }
             // What came after the checkpoint: processed again, which brings the engine to where it was.
-            let pending = try journal.entries(after: processor.lastSeq)
-            var i = 0
-            while i < pending.count {
-                let chunk = Array(pending[i..<min(pending.count, i + 5000)])
+            // Read in batches: the engine may have been far behind when the daemon stopped.
+            let reader = JournalFile.Reader(journal)
+            var replayed = 0
+            while true {
+                let chunk = try reader.read(from: processor.lastSeq + 1, max: 5000)
+                if chunk.isEmpty { break }
                 try store.commit(processor.process(chunk))
-                i += chunk.count
+                replayed += chunk.count
             }
-            if !pending.isEmpty { logger.notice("journal replayed", metadata: ["iw.messages": "\(pending.count)"]) }
+            if replayed > 0 { logger.notice("journal replayed", metadata: ["iw.messages": "\(replayed)"]) }
             // Tasks that changed in the files while the daemon was down: the visits seen at their
             // enterprises are matched again, as a reload would.
             let changed = CommandExecutor.changedEnterprises(tasksBefore, registry.tasks)
@@ -166,7 +168,7 @@ public final class Daemon: @unchecked Sendable {
         if let ca = d.caFile { mqtt.tls = .init(caFile: ca, certFile: d.certFile, keyFile: d.keyFile) }
 
         let inflight = InflightOutbox()
-        let queue = IngestQueue(capacity: d.queueCapacity)
+        let queue = IngestQueue(capacity: d.queueCapacity, journal: journal)
         let subscriptions = d.subscriptions
         let client: MQTTClient
         do {
@@ -256,19 +258,28 @@ public final class Daemon: @unchecked Sendable {
         while true {
             // Up to 10 ms more to gather a batch: one transaction for many messages, well inside
             // the 100 ms an alert may take.
-            let entries = queue.take(max: 5000, until: Date().addingTimeInterval(0.2), gather: 0.01)
+            let entries: [JournalEntry]
+            do {
+                entries = try queue.take(max: 5000, until: Date().addingTimeInterval(0.2), gather: 0.01)
+                faults.recovered(.journalRead)
+            } catch {
+                faults.failed(.journalRead, error, consequence: "messages wait in the journal; reading it is tried again")
+                entries = []
+                if !stopping.get() { Thread.sleep(forTimeInterval: 1) }
+            }
             let finishing = stopping.get()
             flushJournal()
             var batch = processor.process(entries)
             metrics.batch(entries, batch, engine: processor.engine, now: Millis(Date().timeIntervalSince1970 * 1000))
             if finishing {
-                queue.close()  // the receiving thread must not wait on a full queue while it is stopped
-                client.stop()  // nothing more arrives; what was received is in the queue
-                var rest = queue.take(max: Int.max, until: Date())
+                client.stop()  // nothing more arrives; what was received is in the journal
+                // What memory holds is processed; what only the journal holds (the engine was
+                // behind) waits there for the next start.
+                var rest = (try? queue.take(max: 5000, until: Date(), journal: false)) ?? []
                 while !rest.isEmpty {
                     writer.submit(batch)
                     batch = processor.process(rest)
-                    rest = queue.take(max: Int.max, until: Date())
+                    rest = (try? queue.take(max: 5000, until: Date(), journal: false)) ?? []
                 }
             }
             // The store cannot write and the daemon is stopping: the journal has every message,
@@ -349,7 +360,7 @@ public final class Daemon: @unchecked Sendable {
         commands.close()
         feed.finish()
         notifier.notify("STOPPING=1")
-        logger.notice("stopped", metadata: ["iw.checkpoint_seq": "\(processor.lastSeq)", "iw.queue_full_waits": "\(queue.fullWaits)"])
+        logger.notice("stopped", metadata: ["iw.checkpoint_seq": "\(processor.lastSeq)", "iw.spilled": "\(queue.spilledCount)", "iw.waiting_in_journal": "\(queue.depth)"])
     }
 }
 

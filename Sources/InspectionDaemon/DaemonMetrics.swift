@@ -18,7 +18,8 @@ struct DaemonMetrics {
         ($0, Counter(label: "iw_alerts_total", dimensions: [("kind", $0.rawValue)]))
     })
     let queueDepth = Gauge(label: "iw_ingest_queue_depth")
-    let queueFull = Counter(label: "iw_ingest_queue_full_total")
+    /// Messages the ingest queue did not hold in memory (the engine was behind): read back from the journal.
+    let spilled = Counter(label: "iw_ingest_spilled_total")
     let writerDepth = Gauge(label: "iw_store_writer_batches")
     let writerFull = Counter(label: "iw_store_writer_full_total")
     let lag = Gauge(label: "iw_lag_seconds")
@@ -37,7 +38,7 @@ struct DaemonMetrics {
 
     private var lastCounts = RejectCounts()
     private var lastAccepted = 0
-    private var lastFull = 0
+    private var lastSpilled = 0
     private var lastWriterFull = 0
 
     init(engine: Engine) {
@@ -71,7 +72,7 @@ struct DaemonMetrics {
         queueDepth.record(queue.depth)
         writerDepth.record(writer.items)
         Self.advance(writerFull, to: writer.fullWaits, from: &lastWriterFull)
-        Self.advance(queueFull, to: queue.fullWaits, from: &lastFull)
+        Self.advance(spilled, to: queue.spilledCount, from: &lastSpilled)
         outbox.record(unpublished)
         journalSegments.record(journal.segmentCount)
         checkpointSeq.record(Double(seq))

@@ -1,10 +1,17 @@
 import Foundation
 import Logging
 
-/// A part of the daemon that cannot write (the journal, the store): said clearly once, again every
-/// 30 s while it lasts, and once more when it is over; `/health` reports it meanwhile.
+/// A part of the daemon that fails (the journal or the store cannot write, the journal cannot be
+/// read back): said clearly once, again every 30 s while it lasts, and once more when it is over;
+/// `/health` reports it meanwhile.
 final class Faults: @unchecked Sendable {
-    enum Part: String { case journal, store }
+    enum Part: String {
+        case journal, store
+        case journalRead = "journal_read"
+
+        var failing: String { self == .journalRead ? "journal cannot be read" : "\(rawValue) cannot write" }
+        var working: String { self == .journalRead ? "journal readable again" : "\(rawValue) writable again" }
+    }
 
     private let lock = NSLock()
     private var since: [Part: Date] = [:]
@@ -28,7 +35,7 @@ final class Faults: @unchecked Sendable {
         }
         if say {
             let s = lock.withLock { since[part] ?? now }
-            logger.critical("\(part.rawValue) cannot write: \(consequence)", metadata: [
+            logger.critical("\(part.failing): \(consequence)", metadata: [
                 "iw.error": "\(error)", "iw.failing_for_s": "\(Int(now.timeIntervalSince(s)))"])
         }
     }
@@ -41,7 +48,7 @@ final class Faults: @unchecked Sendable {
             return s
         }
         if let began {
-            logger.notice("\(part.rawValue) writable again", metadata: ["iw.failed_for_s": "\(Int(Date().timeIntervalSince(began)))"])
+            logger.notice("\(part.working)", metadata: ["iw.failed_for_s": "\(Int(Date().timeIntervalSince(began)))"])
         }
     }
 }

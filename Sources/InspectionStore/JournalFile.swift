@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import InspectionCore
 
 /// The journal of received messages: append-only segment files beside the database
@@ -118,17 +121,6 @@ public final class JournalFile: @unchecked Sendable {
         written += buffer.count
     }
 
-    /// Every entry after `seq`, oldest first (start-up).
-    public func entries(after seq: Int64) throws -> [JournalEntry] {
-        let segs = lock.withLock { segments }
-        var out: [JournalEntry] = []
-        for (i, first) in segs.enumerated() {
-            if i + 1 < segs.count && segs[i + 1] <= seq + 1 { continue }  // wholly at or before seq
-            out += try Self.read(segmentPath(first)).entries.filter { $0.seq > seq }
-        }
-        return out
-    }
-
     /// Deletes the segments whose every entry is at or before `seq` (the checkpoint covers them).
     public func prune(through seq: Int64) {
         let doomed: [Int64] = lock.withLock {
@@ -165,20 +157,105 @@ public final class JournalFile: @unchecked Sendable {
         let b = [UInt8](data)
         var out: [JournalEntry] = []
         var i = 0
-        while i + 9 <= b.count, b[i] == 0xA5 {
-            let length = Int(get(b, i + 1) as UInt32)
-            let sum: UInt32 = get(b, i + 5)
-            let body = i + 9
-            guard length >= 20, body + length <= b.count, checksum(b[body..<(body + length)]) == sum else { break }
-            let topicLength = Int(get(b, body + 18) as UInt16)
-            guard 20 + topicLength <= length else { break }
-            out.append(JournalEntry(
-                seq: Int64(bitPattern: get(b, body)), receivedAt: Int64(bitPattern: get(b, body + 8)),
-                subscription: Int(get(b, body + 16) as UInt16),
-                topic: String(decoding: b[(body + 20)..<(body + 20 + topicLength)], as: UTF8.self),
-                payload: Array(b[(body + 20 + topicLength)..<(body + length)])))
-            i = body + length
-        }
+        while let (e, end) = record(b, at: i) { out.append(e); i = end }
         return (out, i)
+    }
+
+    /// The record that begins at `i` and where it ends; nil at the end of the good records (no
+    /// more bytes, a torn record, or a checksum that does not match).
+    static func record(_ b: [UInt8], at i: Int) -> (JournalEntry, end: Int)? {
+        guard i + 9 <= b.count, b[i] == 0xA5 else { return nil }
+        let length = Int(get(b, i + 1) as UInt32)
+        let sum: UInt32 = get(b, i + 5)
+        let body = i + 9
+        guard length >= 20, body + length <= b.count, checksum(b[body..<(body + length)]) == sum else { return nil }
+        let topicLength = Int(get(b, body + 18) as UInt16)
+        guard 20 + topicLength <= length else { return nil }
+        let e = JournalEntry(
+            seq: Int64(bitPattern: get(b, body)), receivedAt: Int64(bitPattern: get(b, body + 8)),
+            subscription: Int(get(b, body + 16) as UInt16),
+            topic: String(decoding: b[(body + 20)..<(body + 20 + topicLength)], as: UTF8.self),
+            payload: Array(b[(body + 20 + topicLength)..<(body + length)]))
+        return (e, body + length)
+    }
+}
+
+extension JournalFile {
+    /// Reads the journal forward in batches, from a sequence number on, while it is being written:
+    /// the engine's way back to messages that were journaled but not kept in memory (it fell
+    /// behind), and the start-up's way through what came after the checkpoint. Reading where the
+    /// last read ended costs one `pread` per megabyte; only records already written are seen.
+    public final class Reader {
+        private let journal: JournalFile
+        private var fd: Int32 = -1
+        private var segment: Int64 = -1
+        private var offset = 0
+        /// The sequence number the next record at `offset` is expected to carry.
+        private var expected: Int64 = -1
+        private var chunk: [UInt8] = []
+        private var chunkAt = 0  // file offset of chunk[0]
+
+        public init(_ journal: JournalFile) { self.journal = journal }
+        deinit { if fd >= 0 { close(fd) } }
+
+        /// Up to `max` entries with sequence numbers from `from` through `through`, oldest first;
+        /// fewer when the journal holds no more of them (QoS 0 messages whose write failed are
+        /// gaps, not errors).
+        public func read(from: Int64, through: Int64 = .max, max: Int) throws -> [JournalEntry] {
+            var out: [JournalEntry] = []
+            guard max > 0, from <= through else { return out }
+            if from != expected || fd < 0 { try seek(from) }
+            while out.count < max {
+                guard let (e, end) = try next() else {
+                    // The end of this segment's good records: on to the next one, if there is one.
+                    guard let following = journal.lock.withLock({ journal.segments.first { $0 > segment } }) else { break }
+                    try open(following)
+                    continue
+                }
+                if e.seq > through { break }
+                offset = end
+                expected = e.seq + 1
+                if e.seq >= from { out.append(e) }
+            }
+            return out
+        }
+
+        /// To the segment that holds `seq`, at its start (records before `seq` are skipped by `read`).
+        private func seek(_ seq: Int64) throws {
+            let segs = journal.lock.withLock { journal.segments }
+            try open(segs.last { $0 <= seq } ?? segs.first ?? seq)
+            expected = seq
+        }
+
+        private func open(_ first: Int64) throws {
+            if fd >= 0 { close(fd) }
+            let path = journal.segmentPath(first)
+            fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Failure(description: "\(path): \(String(cString: strerror(errno)))") }
+            segment = first
+            offset = 0
+            chunk = []
+            chunkAt = 0
+        }
+
+        /// The record at `offset`, reading from the file when the chunk in memory ends before it does.
+        private func next() throws -> (JournalEntry, end: Int)? {
+            let at = offset - chunkAt
+            if at >= 0, let (e, end) = JournalFile.record(chunk, at: at) { return (e, chunkAt + end) }
+            var want = 1 << 20
+            if at >= 0, at + 9 <= chunk.count {
+                // A record longer than what is left of the chunk (a length beyond any message is not one).
+                let length = Int(JournalFile.get(chunk, at + 1) as UInt32)
+                if length > 64 << 20 { return nil }
+                want = Swift.max(want, 9 + length)
+            }
+            var fresh = [UInt8](repeating: 0, count: want)
+            let n = fresh.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, want, off_t(offset)) }
+            guard n >= 0 else { throw Failure(description: "journal read: \(String(cString: strerror(errno)))") }
+            fresh.removeLast(want - n)
+            chunk = fresh
+            chunkAt = offset
+            return JournalFile.record(chunk, at: 0).map { ($0.0, chunkAt + $0.end) }
+        }
     }
 }

@@ -33,8 +33,9 @@ import Testing
         let fixes: [Fix]
         let httpPort: Int32
 
-        /// `storeDir`: where the store and its journal go (a small file system of the test's own).
-        init(brokerPort: Int32, format: PayloadFormat, storeDir: URL? = nil) throws {
+        /// `storeDir`: where the store and its journal go (a small file system of the test's own);
+        /// `queueCapacity`: messages the ingest queue holds in memory (`store.queue_capacity`).
+        init(brokerPort: Int32, format: PayloadFormat, storeDir: URL? = nil, queueCapacity: Int = 200_000) throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
             registry = dir.appendingPathComponent("registry")
             try FileManager.default.createDirectory(at: registry, withIntermediateDirectories: true)
@@ -56,7 +57,7 @@ import Testing
                   client_id: daemon-under-test
                   subscriptions:
                     - { filter: "\(format.defaultFilter)", format: \(format.rawValue) }
-                store: { path: \(store), checkpoint_interval: 1s }
+                store: { path: \(store), checkpoint_interval: 1s, queue_capacity: \(queueCapacity) }
                 http: { port: \(httpPort) }
                 """.utf8).write(to: config)
         }
@@ -75,13 +76,19 @@ import Testing
         return (topic, payload)
     }
 
-    /// Publishes `fixes` at QoS 1 and waits until the broker acknowledged all of them.
-    static func publish(_ fixes: ArraySlice<Fix>, format: PayloadFormat, port: Int32,
+    /// Publishes `fixes` at QoS 1 and waits until the broker acknowledged all of them; at `rate`
+    /// messages a second when given (a fleet's pace), else as fast as the connection takes them.
+    static func publish(_ fixes: ArraySlice<Fix>, format: PayloadFormat, port: Int32, rate: Double? = nil,
                         configure: (inout MQTTSettings) -> Void = { _ in }) throws {
         let (client, acked) = try trackerGateway(port: port, configure: configure)
-        for f in fixes {
+        let start = Date()
+        for (i, f) in fixes.enumerated() {
             let (topic, payload) = message(f, format)
             try client.publish(topic: topic, payload: payload, qos: 1)
+            if let rate, i % 50 == 49 {
+                let due = start.addingTimeInterval(Double(i + 1) / rate).timeIntervalSinceNow
+                if due > 0 { Thread.sleep(forTimeInterval: due) }
+            }
         }
         #expect(eventually(30) { acked.count == fixes.count })
         client.stop()

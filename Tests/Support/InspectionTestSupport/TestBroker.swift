@@ -6,12 +6,16 @@ public final class TestBroker: @unchecked Sendable {
     public let dir: URL
     private var pid: pid_t = 0
     private let extraConfig: String
+    /// Messages the broker queues for a client before it drops the newest (mosquitto's
+    /// `max_queued_messages`; the tests' default is a fleet's, a test of loss sets it small).
+    private let maxQueued: Int
 
-    public init(extraConfig: String = "allow_anonymous true\n") throws {
+    public init(extraConfig: String = "allow_anonymous true\n", maxQueued: Int = 1_000_000) throws {
         port = try Self.freePort()
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         self.extraConfig = extraConfig
+        self.maxQueued = maxQueued
         try start()
     }
 
@@ -29,7 +33,7 @@ public final class TestBroker: @unchecked Sendable {
         persistence true
         persistence_location \(dir.path)/
         log_dest file \(dir.path)/broker.log
-        max_queued_messages 1000000
+        max_queued_messages \(maxQueued)
         max_queued_bytes 0
         \(extraConfig)
         """

@@ -1,0 +1,108 @@
+import Foundation
+@testable import InspectionDaemon
+import InspectionStore
+import Testing
+
+/// The ingest queue holds what memory may and leaves the rest in the journal (real segment files in
+/// a temporary folder): the engine gets every message once, in order, however far behind it is.
+@Suite struct IngestQueueTests {
+    /// A journal of small segments in a new temporary folder (removed by `cleanUp`).
+    static func freshJournal(segmentBytes: Int = 4096) throws -> (JournalFile, cleanUp: () -> Void) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
+        return (try JournalFile(directory: dir.path, segmentBytes: segmentBytes), { try? FileManager.default.removeItem(at: dir) })
+    }
+
+    static func append(_ journal: JournalFile, _ i: Int, durable: Bool = true) throws -> JournalEntry {
+        try journal.append(receivedAt: Int64(i), subscription: i % 3, topic: "vehicles/v\(i % 7)/position",
+                           payload: Array("{\"i\":\(i)}".utf8), durable: durable)
+    }
+
+    /// Everything the queue gives until it has `count` messages.
+    static func drain(_ queue: IngestQueue, count: Int, batch: Int = 64) throws -> [JournalEntry] {
+        var out: [JournalEntry] = []
+        let deadline = Date().addingTimeInterval(30)
+        while out.count < count && Date() < deadline {
+            out += try queue.take(max: batch, until: Date().addingTimeInterval(0.05))
+        }
+        return out
+    }
+
+    @Test func whatMemoryCannotHoldIsReadBackFromTheJournalInOrder() throws {
+        let (journal, cleanUp) = try Self.freshJournal()
+        defer { cleanUp() }
+        let queue = IngestQueue(capacity: 10, journal: journal)
+        var sent: [JournalEntry] = []
+        for i in 1...500 { let e = try Self.append(journal, i); sent.append(e); queue.push(e) }
+        #expect(queue.depth == 500)
+        #expect(queue.spilledCount == 490)
+        #expect(journal.segmentCount > 5, "the test means to read across segments")
+        let got = try Self.drain(queue, count: 500)
+        #expect(got.map(\.seq) == sent.map(\.seq))
+        #expect(got.map(\.payload) == sent.map(\.payload))
+        #expect(got.map(\.topic) == sent.map(\.topic))
+        #expect(got.map(\.subscription) == sent.map(\.subscription))
+        #expect(queue.depth == 0)
+        // Caught up: memory serves again.
+        let next = try Self.append(journal, 501)
+        queue.push(next)
+        #expect(queue.spilledCount == 490)
+        #expect(try queue.take(max: 10, until: Date()).map(\.seq) == [next.seq])
+    }
+
+    @Test func aProducerThatNeverWaitsAndAConsumerThatLagsLoseAndDoubleNothing() throws {
+        let (journal, cleanUp) = try Self.freshJournal(segmentBytes: 64 << 10)
+        defer { cleanUp() }
+        let queue = IngestQueue(capacity: 50, journal: journal)
+        let total = 20_000
+        let producer = Thread {
+            // QoS 0 and QoS 1 mixed: the buffered ones must be found too.
+            for i in 1...total { queue.push(try! Self.append(journal, i, durable: i % 5 == 0)) }
+        }
+        producer.start()
+        var got: [JournalEntry] = []
+        let deadline = Date().addingTimeInterval(60)
+        while got.count < total && Date() < deadline {
+            got += try queue.take(max: 97, until: Date().addingTimeInterval(0.05), gather: 0.001)
+            if got.count % 10 == 0 { usleep(200) }  // a slow engine now and then
+        }
+        #expect(got.count == total)
+        #expect(got.map(\.seq) == (1...Int64(total)).map { $0 })
+        #expect(queue.spilledCount > 0, "the consumer never fell behind: the test shows nothing")
+    }
+
+    @Test func aStopTakesOnlyWhatMemoryHolds() throws {
+        let (journal, cleanUp) = try Self.freshJournal()
+        defer { cleanUp() }
+        let queue = IngestQueue(capacity: 10, journal: journal)
+        for i in 1...30 { queue.push(try Self.append(journal, i)) }
+        #expect(try queue.take(max: 100, until: Date(), journal: false).map(\.seq) == (1...10).map { $0 })
+        #expect(try queue.take(max: 100, until: Date(), journal: false).isEmpty)
+        #expect(queue.depth == 20)
+        // The next start reads the rest from the journal after what was processed.
+        let reader = JournalFile.Reader(journal)
+        #expect(try reader.read(from: 11, max: 100).map(\.seq) == (11...30).map { $0 })
+    }
+
+    @Test func theReaderStartsAnywhereAndStopsAtTheLastWholeRecord() throws {
+        let (journal, cleanUp) = try Self.freshJournal()
+        defer { cleanUp() }
+        for i in 1...300 { _ = try Self.append(journal, i) }
+        let reader = JournalFile.Reader(journal)
+        #expect(try reader.read(from: 123, through: 130, max: 100).map(\.seq) == (123...130).map { $0 })
+        #expect(try reader.read(from: 131, max: 5).map(\.seq) == (131...135).map { $0 })
+        #expect(try reader.read(from: 7, max: 3).map(\.seq) == [7, 8, 9])  // backwards: sought again
+        #expect(try reader.read(from: 290, max: 100).map(\.seq) == (290...300).map { $0 })
+        #expect(try reader.read(from: 301, max: 100).isEmpty)
+        // A torn record at the end (a crash inside `write`) is not read, then the whole one is.
+        let last = journal.directory + "/" + (try #require(Self.segments(journal).last))
+        let fd = open(last, O_WRONLY | O_APPEND)
+        _ = [UInt8]([0xA5, 40, 0, 0]).withUnsafeBytes { write(fd, $0.baseAddress, 4) }
+        close(fd)
+        #expect(try reader.read(from: 301, max: 100).isEmpty)
+    }
+
+    /// The segment files' names, oldest first.
+    static func segments(_ journal: JournalFile) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: journal.directory).filter { $0.hasSuffix(".seg") }.sorted()
+    }
+}
