@@ -22,8 +22,9 @@ public struct DaemonSettings: Sendable, Equatable {
     public var storePath = "/var/lib/inspection-watch/inspection-watch.sqlite"
     /// How often the engine's state is saved so the journal before it can go (milliseconds).
     public var checkpointInterval: Millis = 30_000
-    /// Messages received and journaled but not yet processed, at most; when full, the receiving
-    /// thread waits (the broker holds the rest) and the wait is counted.
+    /// Messages received and journaled but not yet processed that are also held in memory, at
+    /// most; beyond that they wait in the journal only and are read back (the receiving thread
+    /// never waits for the engine).
     public var queueCapacity = 200_000
     /// Where `/health` and `/metrics` (and the API) listen; port 0: no HTTP.
     public var httpHost = "127.0.0.1"

@@ -22,6 +22,8 @@ struct DaemonMetrics {
     let spilled = Counter(label: "iw_ingest_spilled_total")
     let writerDepth = Gauge(label: "iw_store_writer_batches")
     let writerFull = Counter(label: "iw_store_writer_full_total")
+    /// Transactions that committed the engine's batches (several waiting batches go in one).
+    let writerCommits = Counter(label: "iw_store_commits_total")
     let lag = Gauge(label: "iw_lag_seconds")
     let outbox = Gauge(label: "iw_outbox_unpublished")
     let journalSegments = Gauge(label: "iw_journal_segments")
@@ -40,6 +42,7 @@ struct DaemonMetrics {
     private var lastAccepted = 0
     private var lastSpilled = 0
     private var lastWriterFull = 0
+    private var lastCommits = 0
 
     init(engine: Engine) {
         lastCounts = engine.counts
@@ -68,10 +71,11 @@ struct DaemonMetrics {
     }
 
     mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64,
-                        writer: (items: Int, fullWaits: Int)) {
+                        writer: (items: Int, fullWaits: Int, commits: Int)) {
         queueDepth.record(queue.depth)
         writerDepth.record(writer.items)
         Self.advance(writerFull, to: writer.fullWaits, from: &lastWriterFull)
+        Self.advance(writerCommits, to: writer.commits, from: &lastCommits)
         Self.advance(spilled, to: queue.spilledCount, from: &lastSpilled)
         outbox.record(unpublished)
         journalSegments.record(journal.segmentCount)

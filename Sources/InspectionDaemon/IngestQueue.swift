@@ -77,10 +77,20 @@ final class IngestQueue: @unchecked Sendable {
         wakeAt = Int.max
         guard items.count == head, fromJournal, let from = spillFrom else {
             let n = min(max, items.count - head)
-            let out = Array(items[head..<(head + n)])
-            head += n
-            if head > 65_536 && head * 2 > items.count { items.removeFirst(head); head = 0 }
-            if head == items.count { items.removeAll(keepingCapacity: true); head = 0 }
+            let out: [JournalEntry]
+            if head == 0 && n == items.count {
+                // All of it: handed over whole. (A copy would share the storage with `items`, and
+                // emptying `items` would then allocate its whole capacity again — megabytes per
+                // batch, a tenth of the engine's thread in a profile at 20,000 msg/s.)
+                out = items
+                items = []
+                items.reserveCapacity(1024)
+            } else {
+                out = Array(items[head..<(head + n)])
+                head += n
+                if head > 65_536 && head * 2 > items.count { items.removeFirst(head); head = 0 }
+                if head == items.count { items.removeAll(keepingCapacity: true); head = 0 }
+            }
             cond.unlock()
             return out
         }

@@ -6,9 +6,10 @@ import InspectionStore
 /// them (the transaction, its WAL writes and checkpoints were two thirds of the engine thread's
 /// time when both were one thread), then publishes the outbox.
 ///
-/// Batches are committed in the order given. At most `capacity` wait: when the store cannot write
-/// (disk full, read-only), the batch at the head is tried again every second, the engine's thread
-/// waits in `submit`, the ingest queue fills, and the broker holds the rest. `afterCommit` items
+/// Batches are committed in the order given; those waiting together go in one transaction. At
+/// most `capacity` wait: when the store cannot write (disk full, read-only), the batches at the
+/// head are tried again every second, the engine's thread waits in `submit`, and new messages wait
+/// in the journal (the ingest queue spills). `afterCommit` items
 /// run in the same order, once everything submitted before them is committed (a checkpoint
 /// follows the outputs it covers).
 final class StoreWriter: @unchecked Sendable {
@@ -18,6 +19,8 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     let capacity: Int
+    /// Batches committed in one transaction at most.
+    static let groupLimit = 16
     private let store: Store
     private let faults: Faults
     private let committed: (StoreBatch) -> Void
@@ -32,11 +35,13 @@ final class StoreWriter: @unchecked Sendable {
     private var poked = false
     /// Times `submit` (or `afterCommit`) found the queue full and waited.
     private(set) var fullWaits = 0
+    /// Transactions that committed batches.
+    private var commits = 0
     private var finished = false
 
     /// `committed`: called on this thread after each batch is in the store. `idle`: called after
     /// that, and at least every 0.2 s (the outbox is published from here).
-    init(store: Store, faults: Faults, capacity: Int = 8, committed: @escaping (StoreBatch) -> Void,
+    init(store: Store, faults: Faults, capacity: Int = 32, committed: @escaping (StoreBatch) -> Void,
          idle: @escaping () -> Void) {
         self.store = store
         self.faults = faults
@@ -80,8 +85,11 @@ final class StoreWriter: @unchecked Sendable {
         return !abandoned
     }
 
-    /// Batches waiting, the one being committed included, and how often the queue was full.
-    var depth: (items: Int, fullWaits: Int) { cond.withLock { (items.count, fullWaits) } }
+    /// Batches waiting, the ones being committed included, how often the queue was full, and the
+    /// transactions that committed batches so far.
+    var depth: (items: Int, fullWaits: Int, commits: Int) { cond.withLock { (items.count, fullWaits, commits) } }
+
+    var commitCount: Int { depth.commits }
 
     /// The outbox has news (an acknowledgement, a command's alerts): `idle` runs soon.
     func poke() { cond.withLock { poked = true; cond.broadcast() } }
@@ -106,21 +114,28 @@ final class StoreWriter: @unchecked Sendable {
             cond.lock()
             if items.isEmpty && !poked && !ending { _ = cond.wait(until: Date().addingTimeInterval(0.2)) }
             poked = false
+            // The batches at the head, together: one transaction for all of them (a group commit
+            // — after a stall the writer catches up with fewer, larger transactions).
+            var batches: [StoreBatch] = []
+            for item in items.prefix(Self.groupLimit) {
+                guard case .batch(let b) = item else { break }
+                batches.append(b)
+            }
             let head = items.first
             let done = items.isEmpty && ending
             cond.unlock()
             if done { break }
             switch head {
-            case .batch(let batch):
+            case .batch:
                 do {
-                    try store.commit(batch)
-                    if !batch.isEmpty { faults.recovered(.store) }  // an empty batch writes nothing: it proves nothing
-                    committed(batch)
+                    try store.commit(batches)
+                    if batches.contains(where: { !$0.isEmpty }) { faults.recovered(.store) }  // an empty batch writes nothing: it proves nothing
+                    for b in batches { committed(b) }
                 } catch {
-                    faults.failed(.store, error, consequence: "visits and alerts wait in memory; no more messages are taken")
+                    faults.failed(.store, error, consequence: "visits and alerts wait in memory; new messages wait in the journal")
                     if cond.withLock({ stopRequested }) { giveUp(); return }
                     Thread.sleep(forTimeInterval: 1)
-                    continue  // the same batch again
+                    continue  // the same batches again
                 }
             case .afterCommit(let body):
                 body()
@@ -128,7 +143,13 @@ final class StoreWriter: @unchecked Sendable {
                 break
             }
             if head != nil {
-                cond.withLock { items.removeFirst(); cond.broadcast() }  // it leaves the queue only once done
+                // They leave the queue only once done.
+                let n = max(1, batches.count)
+                cond.withLock {
+                    items.removeFirst(n)
+                    if !batches.isEmpty { commits += 1 }
+                    cond.broadcast()
+                }
             }
             idle()
         }

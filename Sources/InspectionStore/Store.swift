@@ -231,43 +231,51 @@ public final class Store: Sendable {
     /// Writes a batch in one transaction. Visits are upserted (an open visit later closes),
     /// alerts and their outbox rows are inserted once: the same alert id again is ignored, so
     /// processing the journal again after a restart doubles nothing.
-    public func commit(_ b: StoreBatch) throws {
-        guard !b.isEmpty else { return }
+    public func commit(_ b: StoreBatch) throws { try commit([b]) }
+
+    /// Writes batches in order, in one transaction (a group commit: a writer that fell behind
+    /// catches up with fewer, larger transactions).
+    public func commit(_ batches: [StoreBatch]) throws {
+        guard batches.contains(where: { !$0.isEmpty }) else { return }
         try pool.write { db in
-            for v in b.visits {
-                try db.cachedStatement(sql: """
-                    INSERT INTO visits (visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, "end", points, task_id, occasion_id, opened_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(visit_id) DO UPDATE SET "end" = excluded."end", points = excluded.points
-                    """).execute(arguments: [v.visitId, v.vehicleId, v.agencyId, v.siteId, v.enterpriseId, v.start, v.end, v.points,
-                                     v.taskId, v.occasionId, v.openedAt])
+            for b in batches where !b.isEmpty { try Self.write(b, deadLetterLimit: deadLetterLimit, db) }
+        }
+    }
+
+    private static func write(_ b: StoreBatch, deadLetterLimit: Int, _ db: Database) throws {
+        for v in b.visits {
+            try db.cachedStatement(sql: """
+                INSERT INTO visits (visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, "end", points, task_id, occasion_id, opened_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(visit_id) DO UPDATE SET "end" = excluded."end", points = excluded.points
+                """).execute(arguments: [v.visitId, v.vehicleId, v.agencyId, v.siteId, v.enterpriseId, v.start, v.end, v.points,
+                                 v.taskId, v.occasionId, v.openedAt])
+        }
+        for (a, topic, _) in b.alerts {
+            try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db)
+        }
+        if !b.evidence.isEmpty {
+            // Idempotent: the journal after a checkpoint may be processed again after a restart.
+            let st = try db.cachedStatement(sql: "INSERT OR IGNORE INTO visit_positions (visit_id, ts, lat, lon) VALUES (?, ?, ?, ?)")
+            for (visitId, fixes) in b.evidence {
+                for f in fixes { try st.execute(arguments: [visitId, f.ts, f.lat, f.lon]) }
             }
-            for (a, topic, _) in b.alerts {
-                try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db)
-            }
-            if !b.evidence.isEmpty {
-                // Idempotent: the journal after a checkpoint may be processed again after a restart.
-                let st = try db.cachedStatement(sql: "INSERT OR IGNORE INTO visit_positions (visit_id, ts, lat, lon) VALUES (?, ?, ?, ?)")
-                for (visitId, fixes) in b.evidence {
-                    for f in fixes { try st.execute(arguments: [visitId, f.ts, f.lat, f.lon]) }
-                }
-            }
-            for d in b.deadLetters {
-                try db.cachedStatement(sql: "INSERT INTO dead_letters (received_at, topic, reason, message, payload) VALUES (?, ?, ?, ?, ?)")
-                    .execute(arguments: [d.receivedAt, d.topic, d.reason.rawValue, d.message, Data(d.payload)])
-            }
-            if !b.deadLetters.isEmpty {
-                try db.execute(sql: "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?",
-                               arguments: [deadLetterLimit])
-            }
-            for l in b.latePositions {
-                try db.cachedStatement(sql: "INSERT INTO late_positions (vehicle_id, ts, lat, lon, received_at) VALUES (?, ?, ?, ?, ?)")
-                    .execute(arguments: [l.vehicleId, l.ts, l.lat, l.lon, l.receivedAt])
-            }
-            if let seq = b.processedSeq {
-                try db.cachedStatement(sql: "INSERT INTO state (key, value) VALUES ('processed_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-                    .execute(arguments: [seq])
-            }
+        }
+        for d in b.deadLetters {
+            try db.cachedStatement(sql: "INSERT INTO dead_letters (received_at, topic, reason, message, payload) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [d.receivedAt, d.topic, d.reason.rawValue, d.message, Data(d.payload)])
+        }
+        if !b.deadLetters.isEmpty {
+            try db.execute(sql: "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?",
+                           arguments: [deadLetterLimit])
+        }
+        for l in b.latePositions {
+            try db.cachedStatement(sql: "INSERT INTO late_positions (vehicle_id, ts, lat, lon, received_at) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [l.vehicleId, l.ts, l.lat, l.lon, l.receivedAt])
+        }
+        if let seq = b.processedSeq {
+            try db.cachedStatement(sql: "INSERT INTO state (key, value) VALUES ('processed_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+                .execute(arguments: [seq])
         }
     }
 

@@ -74,4 +74,27 @@ import Testing
         #expect(try store.processedSeq() == 10)
         writer.stop()
     }
+
+    /// Batches that waited together are committed in one transaction, in order.
+    @Test func batchesWaitingTogetherAreCommittedInOneTransaction() throws {
+        let (store, cleanUp) = try Self.freshStore()
+        defer { cleanUp() }
+        let seen = Seen()
+        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { b in
+            seen.lock.withLock { seen.committed.append(b.processedSeq ?? -1) }
+        }, idle: {})
+        let gate = DispatchSemaphore(value: 0)
+        writer.afterCommit { gate.wait() }  // the store's thread is held while five batches queue
+        for seq in Int64(1)...5 { #expect(writer.submit(Self.batch(seq))) }
+        #expect(writer.commitCount == 0)
+        gate.signal()
+        #expect(writer.drain())
+        #expect(writer.commitCount == 1)
+        seen.lock.withLock { #expect(seen.committed == [1, 2, 3, 4, 5]) }
+        #expect(try store.processedSeq() == 5)
+        #expect(writer.submit(Self.batch(6)))
+        #expect(writer.drain())
+        #expect(writer.commitCount == 2)
+        writer.stop()
+    }
 }
