@@ -19,6 +19,8 @@ struct DaemonLoad: ParsableCommand {
     @Option(help: "count (a count-only subscriber here) or daemon (poll --store).") var mode = "count"
     @Option var store: String?
     @Flag var latency = false
+    @Option(help: "With --latency: each alert as a CSV line (seconds since the start when its position was sent, latency in ms, kind).")
+    var latencyOut: String?
     @Option(help: "Stop after this many messages.") var limit = Int.max
     @Option(help: "Publish the traces this many times, each pass shifted later (a long load).") var repeats = 1
     @Option(help: "Stop after this many messages in all.") var total = Int.max
@@ -75,8 +77,12 @@ struct DaemonLoad: ParsableCommand {
                 let now = Date().timeIntervalSince1970
                 guard let o = try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any],
                       let v = o["vehicle_id"] as? String, let at = (o["at"] as? String).flatMap(Timestamp.parseRFC3339) else { return }
+                let kind = o["kind"] as? String ?? ""
                 lock.withLock {
-                    if let k = st.find(v, at), st.sentAt[k] > 0 { st.latencies.append(now - st.sentAt[k]) }
+                    if let k = st.find(v, at), st.sentAt[k] > 0 {
+                        st.latencies.append(now - st.sentAt[k])
+                        st.timeline.append((st.sentAt[k], now - st.sentAt[k], kind))
+                    }
                 }
             })
             try c.subscribe("alerts/#", qos: 1)
@@ -135,6 +141,11 @@ struct DaemonLoad: ParsableCommand {
             let l = lock.withLock { st.latencies.sorted() }
             func q(_ p: Double) -> Double { l.isEmpty ? .nan : l[min(l.count - 1, Int(p * Double(l.count)))] * 1000 }
             print(String(format: "alert latency over %d alerts: p50 %.1f ms, p99 %.1f ms, max %.1f ms", l.count, q(0.5), q(0.99), (l.last ?? .nan) * 1000))
+            if let latencyOut {
+                let rows = lock.withLock { st.timeline }.sorted { $0.sentAt < $1.sentAt }
+                let text = "sent_s,latency_ms,kind\n" + rows.map { String(format: "%.3f,%.1f,%@", $0.sentAt - start, $0.latency * 1000, $0.kind) }.joined(separator: "\n") + "\n"
+                try Data(text.utf8).write(to: URL(fileURLWithPath: latencyOut))
+            }
         }
         counter?.stop()
         alertsClient?.stop()
@@ -149,4 +160,5 @@ final class LoadState: @unchecked Sendable {
     var sentAt: [Double] = []
     var find: (String, Millis) -> Int? = { _, _ in nil }
     var latencies: [Double] = []
+    var timeline: [(sentAt: Double, latency: Double, kind: String)] = []
 }

@@ -441,8 +441,11 @@ final class Checkpointer: @unchecked Sendable {
         queue.async(group: group) { [self] in
             defer { busy.set(false) }
             do {
+                let began = DispatchTime.now()
                 let state = try JSONEncoder().encode(engine.checkpoint())
                 try store.saveCheckpoint(seq: seq, state: state)
+                DaemonMetrics.checkpointDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - began.uptimeNanoseconds))
+                DaemonMetrics.checkpointBytes.record(state.count)
                 journal.prune(through: seq)
             } catch {
                 logger.error("checkpoint not saved; the journal is kept", metadata: ["iw.error": "\(error)"])

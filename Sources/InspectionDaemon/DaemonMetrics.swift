@@ -31,6 +31,9 @@ struct DaemonMetrics {
     /// From receiving the message that raised an alert to the alert committed and handed to the
     /// broker connection (the store's thread records it).
     static let alertDelay = Metrics.Timer(label: "iw_alert_delay_seconds")
+    /// Encoding and saving the engine's state (off the engine's thread), and its size.
+    static let checkpointDuration = Metrics.Timer(label: "iw_checkpoint_seconds")
+    static let checkpointBytes = Gauge(label: "iw_checkpoint_bytes")
 
     static func committed(_ batch: StoreBatch, now: Millis) {
         for (_, _, receivedAt) in batch.alerts where receivedAt > 0 {
