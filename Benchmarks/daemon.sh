@@ -53,7 +53,7 @@ echo "== QoS 1 at $rate msg/s for $duration s ($total messages)"
 start_daemon
 rss() { ps -o rss= -p "$daemon" | awk '{printf "%.0f MB", $1/1024}'; }
 $bin/inspection-bench load --port "$port" --qos 1 --rate "$rate" --mode daemon --store "$work/store.sqlite" \
-  --latency --repeats "$repeats" --limit "$limit" --total "$total" "${traces[@]}" | tee "$work/daemon-qos1.txt" &
+  --latency --latency-out "$work/latency.csv" --repeats "$repeats" --limit "$limit" --total "$total" "${traces[@]}" | tee "$work/daemon-qos1.txt" &
 loadpid=$!
 while kill -0 $loadpid 2>/dev/null; do sleep 30; echo "  daemon resident $(rss), journal segments $(ls "$work/store.sqlite.journal" | wc -l)"; done
 wait $loadpid
@@ -63,3 +63,13 @@ db = sqlite3.connect(sys.argv[1])
 q = lambda t: db.execute("SELECT count(*) FROM " + t).fetchone()[0]
 print("store: %d visits, %d alerts, %d dead letters, %d late positions" % (q("visits"), q("alerts"), q("dead_letters"), q("late_positions")))
 PY
+python3 - "$work/latency.csv" <<'PY2'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+by_min = {}
+for r in rows: by_min.setdefault(int(float(r["sent_s"]) // 60), []).append(float(r["latency_ms"]))
+print("alert latency by minute of the run (alerts, p50, p99, max in ms):")
+for m, l in sorted(by_min.items()):
+    l.sort(); q = lambda p: l[min(len(l) - 1, int(p * len(l)))]
+    print("  minute %3d: %6d alerts, p50 %7.1f, p99 %8.1f, max %8.1f" % (m, len(l), q(0.5), q(0.99), l[-1]))
+PY2
