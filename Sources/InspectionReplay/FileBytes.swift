@@ -21,19 +21,19 @@ public enum FileBytes {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw Failure(path: path, reason: errnoText()) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw Failure(path: path, reason: "not a regular file") }
-        var out = [UInt8](repeating: 0, count: Int(st.st_size))
-        var done = 0
+        // Read straight into the array's storage: no zero-filling of memory the read overwrites.
         var failure: String?
-        out.withUnsafeMutableBytes { buf in
+        let out = [UInt8](unsafeUninitializedCapacity: Int(st.st_size)) { buf, count in
+            var done = 0
             while done < buf.count {
                 let n = Glibc.read(fd, buf.baseAddress! + done, buf.count - done)
-                if n < 0 { if errno == EINTR { continue }; failure = errnoText(); return }
+                if n < 0 { if errno == EINTR { continue }; failure = errnoText(); break }
                 if n == 0 { break }
                 done += n
             }
+            count = done
         }
         if let failure { throw Failure(path: path, reason: failure) }
-        if done < out.count { out.removeLast(out.count - done) }
         return out
     }
 
