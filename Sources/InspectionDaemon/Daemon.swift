@@ -115,9 +115,12 @@ public final class Daemon: @unchecked Sendable {
         let executor = CommandExecutor(configuration: c, store: store, loadRegistry: { () throws(Failure) -> Registry in
             try self.loadRegistry(store)
         })
-        var rematchedAtStart = false
         let journal: JournalFile
         var processor: JournalProcessor
+        // Tasks that changed in the files while the daemon was down: the visits seen at their
+        // enterprises are matched again, as a reload would — once the journal after the checkpoint
+        // (read under the new tasks) is through.
+        var rematchAtStart: Set<String> = []
         do {
             let written = try store.processedSeq()
             let saved = try store.checkpoint()
@@ -129,34 +132,39 @@ public final class Daemon: @unchecked Sendable {
             if let resume {
                 logger.notice("resumed from checkpoint", metadata: ["iw.seq": "\(resume.seq)", "iw.open_stays": "\(resume.state.openStays)"])
             }
-            // What came after the checkpoint: processed again, which brings the engine to where it was.
-            // Read in batches: the engine may have been far behind when the daemon stopped.
-            let reader = JournalFile.Reader(journal)
-            var replayed = 0
-            while true {
-                let chunk = try reader.read(from: processor.lastSeq + 1, max: 5000)
-                if chunk.isEmpty { break }
-                try store.commit(processor.process(chunk))
-                replayed += chunk.count
-            }
-            if replayed > 0 { logger.notice("journal replayed", metadata: ["iw.messages": "\(replayed)"]) }
-            // Tasks that changed in the files while the daemon was down: the visits seen at their
-            // enterprises are matched again, as a reload would.
-            let changed = CommandExecutor.changedEnterprises(tasksBefore, registry.tasks)
-            if !changed.isEmpty {
-                let r = try executor.rematchChanged(changed, processor: &processor, actor: "serve", reason: "tasks changed in registry.dir")
-                if r.visitsChanged + r.raised.count + r.withdrawn.count + r.reopened.count > 0 {
-                    logger.notice("visits matched again", metadata: ["iw.enterprises": "\(changed.count)", "iw.visits_changed": "\(r.visitsChanged)",
-                                                                    "iw.alerts_raised": "\(r.raised.count)", "iw.alerts_withdrawn": "\(r.withdrawn.count)",
-                                                                    "iw.alerts_reopened": "\(r.reopened.count)"])
-                }
-                rematchedAtStart = true
-            }
+            rematchAtStart = CommandExecutor.changedEnterprises(tasksBefore, registry.tasks)
         } catch let e as Failure {
             throw e
         } catch {
             throw .store("\(d.storePath): \(error)")
         }
+        // What came after the checkpoint is processed again, which brings the engine to where it
+        // was: read from the journal by the engine's loop while new messages are received (a
+        // backlog of millions must not keep the broker waiting for the daemon).
+        let backlogThrough = journal.nextSeq - 1
+        if backlogThrough > processor.lastSeq {
+            logger.notice("journal after the checkpoint is processed again", metadata: ["iw.messages": "\(backlogThrough - processor.lastSeq)"])
+        }
+        let feed = self.feed
+        /// The re-match of `rematchAtStart`; true if it was done.
+        func rematchStarting() -> Bool {
+            let changed = rematchAtStart
+            rematchAtStart = []
+            do {
+                let r = try executor.rematchChanged(changed, processor: &processor, actor: "serve", reason: "tasks changed in registry.dir")
+                feed.publish(r.raised.map { .alert($0) } + (r.withdrawn + r.reopened).map { .status($0.change, agencyId: $0.agencyId) })
+                logger.notice("visits matched again", metadata: ["iw.enterprises": "\(changed.count)", "iw.visits_changed": "\(r.visitsChanged)",
+                                                                "iw.alerts_raised": "\(r.raised.count)", "iw.alerts_withdrawn": "\(r.withdrawn.count)",
+                                                                "iw.alerts_reopened": "\(r.reopened.count)"])
+                return true
+            } catch {
+                logger.error("visits not matched again after the tasks changed", metadata: ["iw.error": "\(error)"])
+                return false
+            }
+        }
+        // Nothing to read again (a clean stop): matched again before anything is served.
+        var rematchedAtStart = false
+        if !rematchAtStart.isEmpty && backlogThrough <= processor.lastSeq { rematchedAtStart = rematchStarting() }
 
         var mqtt = MQTTSettings()
         mqtt.host = d.host
@@ -168,7 +176,7 @@ public final class Daemon: @unchecked Sendable {
         if let ca = d.caFile { mqtt.tls = .init(caFile: ca, certFile: d.certFile, keyFile: d.keyFile) }
 
         let inflight = InflightOutbox()
-        let queue = IngestQueue(capacity: d.queueCapacity, journal: journal)
+        let queue = IngestQueue(capacity: d.queueCapacity, journal: journal, backlog: backlogThrough > processor.lastSeq ? (processor.lastSeq + 1)...backlogThrough : nil)
         let subscriptions = d.subscriptions
         let client: MQTTClient
         do {
@@ -211,7 +219,6 @@ public final class Daemon: @unchecked Sendable {
             try client.start()
         } catch { throw .mqtt(error) }
         queueRef.set(queue)
-        let feed = self.feed
         let faults = self.faults
         let stopping = self.stopping
         // QoS 0 messages buffered for the journal: if they cannot be written they are still
@@ -290,6 +297,9 @@ public final class Daemon: @unchecked Sendable {
             // Task changes and reloads, in the order they came, once what came before is in the
             // store (a re-match reads the visits). The journal before this point was read under
             // the old tasks: a checkpoint now means a restart never reads it again under the new ones.
+            if !rematchAtStart.isEmpty && (processor.lastSeq >= backlogThrough || queue.depth == 0) && writer.drain() {
+                if rematchStarting() { writer.poke(); checkpointNow = true }  // alerts in the outbox; occasions changed
+            }
             let pendingCommands = commands.takeAll()
             if !pendingCommands.isEmpty && writer.drain() {
                 for (command, reply) in pendingCommands {

@@ -27,10 +27,16 @@ final class IngestQueue: @unchecked Sendable {
     private(set) var highWater = 0
     private var poked = false
 
-    init(capacity: Int, journal: JournalFile) {
+    /// `backlog`: sequence numbers already in the journal and still to be processed (what came
+    /// after the checkpoint, at start): they are read from the journal first.
+    init(capacity: Int, journal: JournalFile, backlog: ClosedRange<Int64>? = nil) {
         self.capacity = capacity
         self.journal = journal
         self.reader = JournalFile.Reader(journal)
+        if let backlog, backlog.upperBound >= backlog.lowerBound, backlog.upperBound < journal.nextSeq {
+            spillFrom = backlog.lowerBound
+            spillThrough = backlog.upperBound
+        }
     }
 
     /// Messages waiting, in memory and in the journal only.

@@ -53,4 +53,42 @@ import Testing
         #expect(!brokerLog.contains("dropped"), "broker log:\n\(brokerLog)")
         #expect(E2E.terminate(pid) < 5)
     }
+
+    /// Killed while far behind: the journal holds what was not processed; the next start reads it
+    /// from the journal while it already receives again, and the outcome is replay's.
+    @Test func killedWhileFarBehindTheNextStartProcessesTheJournalAfterTheCheckpoint() throws {
+        let broker = try TestBroker(maxQueued: 1000)
+        let setup = try E2E.Setup(brokerPort: broker.port, format: .native, queueCapacity: 1000)
+        var pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") })
+        let holder = try DatabaseQueue(path: setup.store)
+        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
+        Thread {
+            try? holder.inTransaction(.exclusive) { _ in
+                held.signal()
+                release.wait()
+                return .commit
+            }
+            released.signal()
+        }.start()
+        held.wait()
+        let half = setup.fixes.count / 2
+        try E2E.publish(setup.fixes[..<half], format: .native, port: broker.port, rate: 5000)
+        Thread.sleep(forTimeInterval: 1)  // what the broker had for the daemon has reached its journal
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        release.signal()
+        released.wait()
+        #expect(try Store(path: setup.store, readOnly: true).processedSeq() < Int64(half), "the store was not held: the test shows nothing")
+
+        pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("journal after the checkpoint is processed again") }, "daemon log:\n\(setup.log)")
+        try E2E.publish(setup.fixes[half...], format: .native, port: broker.port, rate: 5000)
+        let store = try E2E.waitProcessed(setup, count: setup.fixes.count)
+        try E2E.compare(store, with: try E2E.expected(setup))
+        let brokerLog = (try? String(contentsOf: broker.dir.appendingPathComponent("broker.log"), encoding: .utf8)) ?? ""
+        #expect(!brokerLog.contains("dropped"), "broker log:\n\(brokerLog)")
+        #expect(E2E.terminate(pid) < 5)
+    }
 }
