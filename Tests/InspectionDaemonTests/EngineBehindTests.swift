@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import InspectionCore
 import InspectionStore
 import InspectionTestSupport
 import Testing
@@ -89,6 +90,65 @@ import Testing
         try E2E.compare(store, with: try E2E.expected(setup))
         let brokerLog = (try? String(contentsOf: broker.dir.appendingPathComponent("broker.log"), encoding: .utf8)) ?? ""
         #expect(!brokerLog.contains("dropped"), "broker log:\n\(brokerLog)")
+        #expect(E2E.terminate(pid) < 5)
+    }
+
+    /// Killed far behind, and a task covering an earlier visit added to the files meanwhile: the
+    /// next start processes the journal under the new task, then matches the visits already in the
+    /// store again; the alerts still standing are replay's with the new task.
+    @Test func aTaskAddedWhileDownIsMatchedAgainOnceTheBacklogIsThrough() throws {
+        let broker = try TestBroker()
+        let setup = try E2E.Setup(brokerPort: broker.port, format: .native, queueCapacity: 1000)
+        let before = try E2E.expected(setup)
+        // A visit early in the trace: processed before the kill; the rest of the trace after it
+        // arrives while the store is held (the backlog).
+        let visit = try #require(before.visits.first { $0.agencyId != nil && $0.end != nil })
+        let split = try #require(setup.fixes.firstIndex { Millis($0.ts) * 1000 > visit.end! + 600_000 })
+        #expect(split < setup.fixes.count - 1000)
+        var pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("mqtt connected") })
+        try E2E.publish(setup.fixes[..<split], format: .native, port: broker.port)
+        _ = try E2E.waitProcessed(setup, count: split)
+
+        let holder = try DatabaseQueue(path: setup.store)
+        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
+        Thread {
+            try? holder.inTransaction(.exclusive) { _ in
+                held.signal()
+                release.wait()
+                return .commit
+            }
+            released.signal()
+        }.start()
+        held.wait()
+        try E2E.publish(setup.fixes[split...], format: .native, port: broker.port, rate: 5000)
+        Thread.sleep(forTimeInterval: 1)
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        release.signal()
+        released.wait()
+
+        let day = DateFormatter()
+        day.dateFormat = "yyyy-MM-dd"
+        day.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        let date = day.string(from: Date(timeIntervalSince1970: Double(visit.start) / 1000))
+        let announced = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(visit.start) / 1000 - 7 * 86_400))
+        try Data(("task_id,agency_id,partner_agency_ids,enterprise_id,site_id,kind,start,end,announced_at,cross_region,status\n"
+                  + "T-LATE,\(visit.agencyId!),,\(visit.enterpriseId),,planned,\(date),\(date),\(announced),,\n").utf8)
+            .write(to: setup.registry.appendingPathComponent("tasks.csv"))
+        let after = try E2E.expected(setup)
+        #expect(after.alerts.map(\.alertId) != before.alerts.map(\.alertId), "the task changes nothing: the test shows nothing")
+
+        pid = try setup.startDaemon()
+        #expect(eventually { setup.log.contains("journal after the checkpoint is processed again") }, "daemon log:\n\(setup.log)")
+        let store = try E2E.waitProcessed(setup, count: setup.fixes.count)
+        #expect(eventually(10) { setup.log.contains("visits matched again") }, "daemon log:\n\(setup.log)")
+        #expect(try store.visits().first { $0.visitId == visit.visitId }?.taskId == "T-LATE")
+        let standing = try DatabaseQueue(path: setup.store).read { db in
+            try String.fetchAll(db, sql: "SELECT alert_id FROM alerts WHERE status != 'withdrawn' ORDER BY at, alert_id")
+        }
+        #expect(Set(standing) == Set(after.alerts.map(\.alertId)))
         #expect(E2E.terminate(pid) < 5)
     }
 }
