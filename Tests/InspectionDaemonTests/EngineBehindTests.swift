@@ -13,6 +13,31 @@ import Testing
 @Suite(.serialized) struct EngineBehindTests {
     typealias E2E = DaemonEndToEndTests
 
+    /// Another writer holding the store: an exclusive SQLite transaction on a thread of the test's,
+    /// from `init` until `release`.
+    final class StoreHolder: @unchecked Sendable {
+        private let release_ = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
+
+        init(path: String) throws {
+            let db = try DatabaseQueue(path: path)
+            let held = DispatchSemaphore(value: 0)
+            Thread { [release_, released] in
+                try? db.inTransaction(.exclusive) { _ in
+                    held.signal()
+                    release_.wait()
+                    return .commit
+                }
+                released.signal()
+            }.start()
+            held.wait()
+        }
+
+        func release() {
+            release_.signal()
+            released.wait()
+        }
+    }
+
     static func metric(_ setup: E2E.Setup, _ series: String) -> Double? {
         let body = httpGet(port: setup.httpPort, "/metrics")?.body ?? ""
         return body.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
@@ -24,17 +49,7 @@ import Testing
         let pid = try setup.startDaemon()
         #expect(eventually { setup.log.contains("mqtt connected") })
 
-        let holder = try DatabaseQueue(path: setup.store)
-        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
-        Thread {
-            try? holder.inTransaction(.exclusive) { _ in
-                held.signal()
-                release.wait()
-                return .commit
-            }
-            released.signal()
-        }.start()
-        held.wait()
+        let holder = try StoreHolder(path: setup.store)
         // Twice over (the second copy is rejected as duplicates, so the outcome is replay's), at
         // 5,000 msg/s: the broker's 1,000 would last the daemon 0.2 s if it stopped reading.
         try E2E.publish(setup.fixes[...], format: .native, port: broker.port, rate: 5000)
@@ -43,8 +58,7 @@ import Testing
         Thread.sleep(forTimeInterval: 1)  // what the broker had for the daemon has reached it
         let stuck = try Store(path: setup.store, readOnly: true).processedSeq()
         #expect(stuck < Int64(setup.fixes.count), "the store was not held: the test shows nothing")
-        release.signal()
-        released.wait()
+        holder.release()
 
         let store = try E2E.waitProcessed(setup, count: 2 * setup.fixes.count)
         try E2E.compare(store, with: try E2E.expected(setup))
@@ -62,25 +76,14 @@ import Testing
         let setup = try E2E.Setup(brokerPort: broker.port, format: .native, queueCapacity: 1000)
         var pid = try setup.startDaemon()
         #expect(eventually { setup.log.contains("mqtt connected") })
-        let holder = try DatabaseQueue(path: setup.store)
-        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
-        Thread {
-            try? holder.inTransaction(.exclusive) { _ in
-                held.signal()
-                release.wait()
-                return .commit
-            }
-            released.signal()
-        }.start()
-        held.wait()
+        let holder = try StoreHolder(path: setup.store)
         let half = setup.fixes.count / 2
         try E2E.publish(setup.fixes[..<half], format: .native, port: broker.port, rate: 5000)
         Thread.sleep(forTimeInterval: 1)  // what the broker had for the daemon has reached its journal
         kill(pid, SIGKILL)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
-        release.signal()
-        released.wait()
+        holder.release()
         #expect(try Store(path: setup.store, readOnly: true).processedSeq() < Int64(half), "the store was not held: the test shows nothing")
 
         pid = try setup.startDaemon()
@@ -110,24 +113,13 @@ import Testing
         try E2E.publish(setup.fixes[..<split], format: .native, port: broker.port)
         _ = try E2E.waitProcessed(setup, count: split)
 
-        let holder = try DatabaseQueue(path: setup.store)
-        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
-        Thread {
-            try? holder.inTransaction(.exclusive) { _ in
-                held.signal()
-                release.wait()
-                return .commit
-            }
-            released.signal()
-        }.start()
-        held.wait()
+        let holder = try StoreHolder(path: setup.store)
         try E2E.publish(setup.fixes[split...], format: .native, port: broker.port, rate: 5000)
         Thread.sleep(forTimeInterval: 1)
         kill(pid, SIGKILL)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
-        release.signal()
-        released.wait()
+        holder.release()
 
         let day = DateFormatter()
         day.dateFormat = "yyyy-MM-dd"
