@@ -153,9 +153,11 @@ public final class Daemon: @unchecked Sendable {
             do {
                 let r = try executor.rematchChanged(changed, processor: &processor, actor: "serve", reason: "tasks changed in registry.dir")
                 feed.publish(r.raised.map { .alert($0) } + (r.withdrawn + r.reopened).map { .status($0.change, agencyId: $0.agencyId) })
-                logger.notice("visits matched again", metadata: ["iw.enterprises": "\(changed.count)", "iw.visits_changed": "\(r.visitsChanged)",
-                                                                "iw.alerts_raised": "\(r.raised.count)", "iw.alerts_withdrawn": "\(r.withdrawn.count)",
-                                                                "iw.alerts_reopened": "\(r.reopened.count)"])
+                if r.visitsChanged + r.raised.count + r.withdrawn.count + r.reopened.count > 0 {
+                    logger.notice("visits matched again", metadata: ["iw.enterprises": "\(changed.count)", "iw.visits_changed": "\(r.visitsChanged)",
+                                                                    "iw.alerts_raised": "\(r.raised.count)", "iw.alerts_withdrawn": "\(r.withdrawn.count)",
+                                                                    "iw.alerts_reopened": "\(r.reopened.count)"])
+                }
                 return true
             } catch {
                 logger.error("visits not matched again after the tasks changed", metadata: ["iw.error": "\(error)"])
