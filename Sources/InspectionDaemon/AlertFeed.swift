@@ -42,6 +42,11 @@ public final class AlertFeed: @unchecked Sendable {
         return stream
     }
 
+    /// What a re-match did: the alerts it raised, and the status changes of those it withdrew or reopened.
+    public func publish(_ r: RematchOutcome) {
+        publish(r.raised.map { .alert($0) } + (r.withdrawn + r.reopened).map { .status($0.change, agencyId: $0.agencyId) })
+    }
+
     public func publish(_ events: [FeedEvent]) {
         guard !events.isEmpty else { return }
         let targets = lock.withLock { Array(subscribers.values) }

@@ -142,8 +142,9 @@ public final class Daemon: @unchecked Sendable {
         // was: read from the journal by the engine's loop while new messages are received (a
         // backlog of millions must not keep the broker waiting for the daemon).
         let backlogThrough = journal.nextSeq - 1
-        if backlogThrough > processor.lastSeq {
-            logger.notice("journal after the checkpoint is processed again", metadata: ["iw.messages": "\(backlogThrough - processor.lastSeq)"])
+        let backlog = backlogThrough > processor.lastSeq ? (processor.lastSeq + 1)...backlogThrough : nil
+        if let backlog {
+            logger.notice("journal after the checkpoint is processed again", metadata: ["iw.messages": "\(backlog.count)"])
         }
         let feed = self.feed
         /// The re-match of `rematchAtStart`; true if it was done.
@@ -152,7 +153,7 @@ public final class Daemon: @unchecked Sendable {
             rematchAtStart = []
             do {
                 let r = try executor.rematchChanged(changed, processor: &processor, actor: "serve", reason: "tasks changed in registry.dir")
-                feed.publish(r.raised.map { .alert($0) } + (r.withdrawn + r.reopened).map { .status($0.change, agencyId: $0.agencyId) })
+                feed.publish(r)
                 if r.visitsChanged + r.raised.count + r.withdrawn.count + r.reopened.count > 0 {
                     logger.notice("visits matched again", metadata: ["iw.enterprises": "\(changed.count)", "iw.visits_changed": "\(r.visitsChanged)",
                                                                     "iw.alerts_raised": "\(r.raised.count)", "iw.alerts_withdrawn": "\(r.withdrawn.count)",
@@ -166,7 +167,7 @@ public final class Daemon: @unchecked Sendable {
         }
         // Nothing to read again (a clean stop): matched again before anything is served.
         var rematchedAtStart = false
-        if !rematchAtStart.isEmpty && backlogThrough <= processor.lastSeq { rematchedAtStart = rematchStarting() }
+        if !rematchAtStart.isEmpty && backlog == nil { rematchedAtStart = rematchStarting() }
 
         var mqtt = MQTTSettings()
         mqtt.host = d.host
@@ -178,7 +179,7 @@ public final class Daemon: @unchecked Sendable {
         if let ca = d.caFile { mqtt.tls = .init(caFile: ca, certFile: d.certFile, keyFile: d.keyFile) }
 
         let inflight = InflightOutbox()
-        let queue = IngestQueue(capacity: d.queueCapacity, journal: journal, backlog: backlogThrough > processor.lastSeq ? (processor.lastSeq + 1)...backlogThrough : nil)
+        let queue = IngestQueue(capacity: d.queueCapacity, journal: journal, backlog: backlog)
         let subscriptions = d.subscriptions
         let client: MQTTClient
         do {
@@ -308,8 +309,7 @@ public final class Daemon: @unchecked Sendable {
                     let result = executor.execute(command, processor: &processor)
                     switch result {
                     case .success(let r):
-                        feed.publish(r.rematch.raised.map { .alert($0) }
-                                     + (r.rematch.withdrawn + r.rematch.reopened).map { .status($0.change, agencyId: $0.agencyId) })
+                        feed.publish(r.rematch)
                         if let reg = r.registry {
                             logger.notice("registry reloaded", metadata: ["iw.sites": "\(reg.sites)", "iw.vehicles": "\(reg.vehicles)", "iw.tasks": "\(reg.tasks)",
                                                                          "iw.alerts_raised": "\(r.rematch.raised.count)", "iw.alerts_withdrawn": "\(r.rematch.withdrawn.count)"])

@@ -24,7 +24,6 @@ final class IngestQueue: @unchecked Sendable {
     private(set) var spilled = 0
     /// The consumer waits until this many messages wait (`Int.max`: it is not waiting).
     private var wakeAt = Int.max
-    private(set) var highWater = 0
     private var poked = false
 
     /// `backlog`: sequence numbers already in the journal and still to be processed (what came
@@ -33,7 +32,7 @@ final class IngestQueue: @unchecked Sendable {
         self.capacity = capacity
         self.journal = journal
         self.reader = JournalFile.Reader(journal)
-        if let backlog, backlog.upperBound >= backlog.lowerBound, backlog.upperBound < journal.nextSeq {
+        if let backlog {
             spillFrom = backlog.lowerBound
             spillThrough = backlog.upperBound
         }
@@ -55,9 +54,7 @@ final class IngestQueue: @unchecked Sendable {
             spillThrough = e.seq
             spilled += 1
         }
-        let w = waiting
-        if w > highWater { highWater = w }
-        if w >= wakeAt { cond.broadcast() }  // no wake-up (a futex call) per message otherwise
+        if waiting >= wakeAt { cond.broadcast() }  // no wake-up (a futex call) per message otherwise
         cond.unlock()
     }
 

@@ -89,8 +89,6 @@ final class StoreWriter: @unchecked Sendable {
     /// transactions that committed batches so far.
     var depth: (items: Int, fullWaits: Int, commits: Int) { cond.withLock { (items.count, fullWaits, commits) } }
 
-    var commitCount: Int { depth.commits }
-
     /// The outbox has news (an acknowledgement, a command's alerts): `idle` runs soon.
     func poke() { cond.withLock { poked = true; cond.broadcast() } }
 

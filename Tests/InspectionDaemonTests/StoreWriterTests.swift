@@ -86,15 +86,15 @@ import Testing
         let gate = DispatchSemaphore(value: 0)
         writer.afterCommit { gate.wait() }  // the store's thread is held while five batches queue
         for seq in Int64(1)...5 { #expect(writer.submit(Self.batch(seq))) }
-        #expect(writer.commitCount == 0)
+        #expect(writer.depth.commits == 0)
         gate.signal()
         #expect(writer.drain())
-        #expect(writer.commitCount == 1)
+        #expect(writer.depth.commits == 1)
         seen.lock.withLock { #expect(seen.committed == [1, 2, 3, 4, 5]) }
         #expect(try store.processedSeq() == 5)
         #expect(writer.submit(Self.batch(6)))
         #expect(writer.drain())
-        #expect(writer.commitCount == 2)
+        #expect(writer.depth.commits == 2)
         writer.stop()
     }
 }
