@@ -178,7 +178,7 @@ public final class Daemon: @unchecked Sendable {
         mqtt.password = d.password
         if let ca = d.caFile { mqtt.tls = .init(caFile: ca, certFile: d.certFile, keyFile: d.keyFile) }
 
-        let inflight = InflightOutbox()
+        let outbox = OutboxPublisher(store: store, faults: self.faults)
         let queue = IngestQueue(capacity: d.queueCapacity, journal: journal, backlog: backlog)
         let subscriptions = d.subscriptions
         let client: MQTTClient
@@ -214,7 +214,7 @@ public final class Daemon: @unchecked Sendable {
                     if self.stopping.get() { logger.notice("mqtt disconnected") } else {
                         logger.warning("mqtt disconnected; reconnecting", metadata: ["mqtt.reason": "\(why)"])
                     }
-                case .published(let mid): inflight.acknowledged(mid); self.writerRef.get()?.poke()
+                case .published(let mid): outbox.acknowledged(mid); self.writerRef.get()?.poke()
                 case .error(let what): logger.error("mqtt connection failed", metadata: ["mqtt.broker": "\(d.host):\(d.port)", "mqtt.reason": "\(what)"])
                 }
             })
@@ -235,23 +235,8 @@ public final class Daemon: @unchecked Sendable {
             feed.publish(batch.alerts.map { .alert($0.record) })
             DaemonMetrics.committed(batch, now: Millis(Date().timeIntervalSince1970 * 1000))
         }, idle: {
-            do {
-                let acknowledged = inflight.takeAcknowledged()
-                try store.markPublished(acknowledged, at: Millis(Date().timeIntervalSince1970 * 1000))
-                inflight.settled(acknowledged)
-                guard !stopping.get() else { return }
-                for entry in try store.unpublished(limit: 1000) where inflight.begin(entry.id) {
-                    do {
-                        let mid = try client.publish(topic: entry.topic, payload: entry.payload, qos: 1)
-                        inflight.sent(entry.id, mid: mid)
-                    } catch {
-                        inflight.failed(entry.id)
-                        break  // not connected: the outbox keeps it for later
-                    }
-                }
-            } catch {
-                faults.failed(.store, error, consequence: "alerts wait in the outbox")
-            }
+            guard !stopping.get() else { outbox.markAcknowledged(); return }
+            outbox.publish { entry throws(MQTTError) in try client.publish(topic: entry.topic, payload: entry.payload, qos: 1) }
         })
         writerRef.set(writer)
 
@@ -374,38 +359,6 @@ public final class Daemon: @unchecked Sendable {
         notifier.notify("STOPPING=1")
         logger.notice("stopped", metadata: ["iw.checkpoint_seq": "\(processor.lastSeq)", "iw.spilled": "\(queue.spilledCount)", "iw.waiting_in_journal": "\(queue.depth)"])
     }
-}
-
-/// Outbox rows between publish and being marked published in the store. A row stays pending after
-/// the broker's PUBACK until the store says so, or the next outbox read would send it again.
-final class InflightOutbox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pending = Set<Int64>()
-    private var byMid: [Int32: Int64] = [:]
-    private var acked: [Int64] = []
-    private var early = Set<Int32>()
-
-    func begin(_ id: Int64) -> Bool { lock.withLock { pending.insert(id).inserted } }
-    func failed(_ id: Int64) { lock.withLock { _ = pending.remove(id) } }
-
-    func sent(_ id: Int64, mid: Int32) {
-        lock.withLock {
-            if early.remove(mid) != nil { acked.append(id) } else { byMid[mid] = id }
-        }
-    }
-
-    func acknowledged(_ mid: Int32) {
-        lock.withLock {
-            if let id = byMid.removeValue(forKey: mid) { acked.append(id) } else { early.insert(mid) }
-        }
-    }
-
-    func takeAcknowledged() -> [Int64] {
-        lock.withLock { defer { acked.removeAll() }; return acked }
-    }
-
-    /// The store marked these published: they leave the pending set.
-    func settled(_ ids: [Int64]) { lock.withLock { pending.subtract(ids) } }
 }
 
 /// A flag shared between threads.

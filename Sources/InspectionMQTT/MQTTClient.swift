@@ -33,6 +33,7 @@ public struct MQTTSettings: Sendable, Equatable {
 public struct MQTTError: Error, Sendable, CustomStringConvertible {
     public var operation: String
     public var code: Int32
+    public init(operation: String, code: Int32) { self.operation = operation; self.code = code }
     public var description: String {
         "\(operation): \(String(cString: mosquitto_strerror(code))) (code \(code))"
     }

@@ -285,10 +285,11 @@ public final class Store: Sendable {
 
     // MARK: outbox
 
-    public func unpublished(limit: Int = 1000) throws -> [OutboxEntry] {
+    /// Outbox rows not yet marked published, in id order, from the one after `after`.
+    public func unpublished(after: Int64 = 0, limit: Int = 1000) throws -> [OutboxEntry] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, alert_id, topic, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
-                             arguments: [limit]).map { r in
+            try Row.fetchAll(db, sql: "SELECT id, alert_id, topic, payload FROM outbox WHERE published_at IS NULL AND id > ? ORDER BY id LIMIT ?",
+                             arguments: [after, limit]).map { r in
                 OutboxEntry(id: r["id"], alertId: r["alert_id"], topic: r["topic"], payload: [UInt8]((r["payload"] as Data?) ?? Data()))
             }
         }
