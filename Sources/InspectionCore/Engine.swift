@@ -69,13 +69,21 @@ public struct Engine: Sendable {
     /// caller can keep it for audit.
     @inline(__always)
     public mutating func ingest(_ p: Position, into out: inout EngineOutput) -> Result {
-        if let r = PositionCheck.validate(lat: p.lat, lon: p.lon) { counts.add(r); return .rejected(r) }
-        let v = Int(p.vehicle)
+        let result = feed(p.fix, vehicle: p.vehicle)
+        if !scratch.isEmpty { drainEvents(into: &out) }
+        return result
+    }
+
+    /// The checks and the vehicle's track for one fix; what the track reports waits in `scratch`
+    /// for the rules. The part of `ingest` that touches one vehicle's state alone.
+    @inline(__always)
+    mutating func feed(_ f: Fix, vehicle: Int32) -> Result {
+        if let r = PositionCheck.validate(lat: f.lat, lon: f.lon) { counts.add(r); return .rejected(r) }
+        let v = Int(vehicle)
         precondition(v < tracks.count, "a position names a vehicle number the engine's interner never gave out")
         let acceptedBefore = tracks[v].acceptedCount
-        let outcome = tracks[v].offer(p.fix, vehicle: p.vehicle, index: index, settings: trackSettings,
+        let outcome = tracks[v].offer(f, vehicle: vehicle, index: index, settings: trackSettings,
                                       counts: &counts, events: &scratch)
-        if !scratch.isEmpty { drainEvents(into: &out) }
         accepted += tracks[v].acceptedCount - acceptedBefore
         switch outcome {
         case .accepted: return .accepted
@@ -84,6 +92,15 @@ public struct Engine: Sendable {
         case .late: counts.add(.late); return .rejected(.late)
         }
     }
+
+    /// The input ended for vehicle `v` (offline): its open stay closes, held outliers are dropped;
+    /// what that reports waits in `scratch`.
+    mutating func finishTrack(_ v: Int) {
+        tracks[v].finish(vehicle: Int32(v), index: index, settings: trackSettings, counts: &counts, events: &scratch)
+    }
+
+    /// Vehicle numbers with a track.
+    var trackCount: Int { tracks.count }
 
     /// Takes a new registry while running (the daemon's reload): open stays move to the same
     /// `site_id` in the new registry; a stay whose site is gone ends at its last position there.
@@ -183,36 +200,51 @@ public struct Engine: Sendable {
     /// The input ended (offline): open stays close, held outliers are dropped.
     public mutating func finish(into out: inout EngineOutput) {
         for v in tracks.indices {
-            tracks[v].finish(vehicle: Int32(v), index: index, settings: trackSettings, counts: &counts, events: &scratch)
+            finishTrack(v)
             if !scratch.isEmpty { drainEvents(into: &out) }
         }
     }
 
+    /// What the tracks reported, through the rules.
     private mutating func drainEvents(into out: inout EngineOutput) {
-        let events = scratch
-        scratch.removeAll(keepingCapacity: true)
-        for e in events {
-            switch e {
-            case .visitOpened(let o):
-                let (record, alerts) = rules.open(vehicleId: vehicleId(o.vehicle), agencyId: agencyOf[Int(o.vehicle)],
-                                                  site: registry.site(o.site), start: o.start, at: o.at,
-                                                  points: Int(o.points), registry: registry)
-                openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = record
-                out.opened.append(record)
-                out.alerts += alerts
-            case .visitClosed(let c):
-                guard var record = openVisits.removeValue(forKey: OpenKey(vehicle: c.vehicle, site: c.site, start: c.start)) else { continue }
-                record.end = c.end
-                record.points = Int(c.points)
-                out.closed.append(record)
-            case .evidence(let e):
-                guard let record = openVisits[OpenKey(vehicle: e.vehicle, site: e.site, start: e.start)] else { continue }
-                out.evidence.append((record.visitId, e.fixes))
-            case .trackerSilent(let g):
-                out.alerts.append(rules.trackerSilent(g, vehicleId: vehicleId(g.vehicle), agencyId: agencyOf[Int(g.vehicle)],
-                                                      registry: registry))
-            }
+        // Swapped out, not copied: a copy would share the buffer, and emptying `scratch` would
+        // then allocate a new one each time.
+        var events: [TrackEvent] = []
+        swap(&events, &scratch)
+        for e in events { handle(e, into: &out) }
+        events.removeAll(keepingCapacity: true)
+        swap(&events, &scratch)
+    }
+
+    /// One event of a track through the rules: visits opened (task matching, alerts), closed,
+    /// their evidence, a silent tracker.
+    mutating func handle(_ e: TrackEvent, into out: inout EngineOutput) {
+        switch e {
+        case .visitOpened(let o):
+            let (record, alerts) = rules.open(vehicleId: vehicleId(o.vehicle), agencyId: agencyOf[Int(o.vehicle)],
+                                              site: registry.site(o.site), start: o.start, at: o.at,
+                                              points: Int(o.points), registry: registry)
+            openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = record
+            out.opened.append(record)
+            out.alerts += alerts
+        case .visitClosed(let c):
+            guard var record = openVisits.removeValue(forKey: OpenKey(vehicle: c.vehicle, site: c.site, start: c.start)) else { return }
+            record.end = c.end
+            record.points = Int(c.points)
+            out.closed.append(record)
+        case .evidence(let e):
+            guard let record = openVisits[OpenKey(vehicle: e.vehicle, site: e.site, start: e.start)] else { return }
+            out.evidence.append((record.visitId, e.fixes))
+        case .trackerSilent(let g):
+            out.alerts.append(rules.trackerSilent(g, vehicleId: vehicleId(g.vehicle), agencyId: agencyOf[Int(g.vehicle)],
+                                                  registry: registry))
         }
+    }
+
+    /// Events the tracks reported and the rules have not yet seen (the batch run takes them).
+    mutating func takeEvents(_ body: (TrackEvent) -> Void) {
+        for e in scratch { body(e) }
+        scratch.removeAll(keepingCapacity: true)
     }
 }
 

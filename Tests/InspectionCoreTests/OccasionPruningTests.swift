@@ -20,7 +20,7 @@ import Testing
         var engine = Engine(registry: s.registry, settings: s.settings)
         engine.occasionPruneInterval = pruneEvery
         var ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
-        let r = engine.run(&ps)
+        let r = engine.run(ps)
         return (r, engine.rules.occasions.count)
     }
 

@@ -33,7 +33,7 @@ import Testing
         }
         var engine = Engine(registry: s.registry, settings: s.settings)
         var ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
-        let before = engine.run(&ps)
+        let before = engine.run(ps)
         let workshopOccasions = engine.rules.occasions.filter { $0.enterpriseId == "E-WORKSHOP" }
 
         engine.upsertTask(task)
@@ -58,7 +58,7 @@ import Testing
         }
         var engine = Engine(registry: s.registry, settings: s.settings)
         var ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
-        let before = engine.run(&ps)
+        let before = engine.run(ps)
         let seen = Self.seen(before.visits, at: "E-FACTORY")
         engine.upsertTask(task)
         _ = engine.rematch(enterprise: "E-FACTORY", visits: seen)
