@@ -184,8 +184,9 @@ public final class Daemon: @unchecked Sendable {
         let client: MQTTClient
         do {
             let faults = self.faults
-            client = try MQTTClient(settings: mqtt, onMessage: { [journal, queue] m in
-                let sub = subscriptions.firstIndex { MQTTClient.topic(m.topic, matches: $0.filter) } ?? 0
+            let receiving = ReceivingState()
+            client = try MQTTClient(settings: mqtt, onBytes: { [journal, queue] m in
+                let sub = subscriptions.count == 1 ? 0 : subscriptions.firstIndex { MQTTClient.topic(cString: m.topicCString, matches: $0.filter) } ?? 0
                 let now = Millis(Date().timeIntervalSince1970 * 1000)
                 // In the journal before this returns, i.e. before libmosquitto acknowledges it.
                 // A journal that cannot write (disk full, read-only): the message is held, not
@@ -196,9 +197,10 @@ public final class Daemon: @unchecked Sendable {
                         // wait in memory for company: one write for many.
                         queue.push(try journal.append(receivedAt: now, subscription: sub, topic: m.topic, payload: m.payload,
                                                       durable: m.qos > 0))
-                        faults.recovered(.journal)
+                        if receiving.journalFailed { receiving.journalFailed = false; faults.recovered(.journal) }
                         break
                     } catch {
+                        receiving.journalFailed = true
                         faults.failed(.journal, error, consequence: "messages are not acknowledged; the broker holds them")
                         Thread.sleep(forTimeInterval: 1)
                     }
@@ -226,8 +228,16 @@ public final class Daemon: @unchecked Sendable {
         let stopping = self.stopping
         // QoS 0 messages buffered for the journal: if they cannot be written they are still
         // processed (the broker promised nothing for them).
+        // Each thread that writes the journal says it works again only after it saw it fail.
+        var flushFailed = false
         func flushJournal() {
-            do { try journal.flush() } catch { faults.failed(.journal, error, consequence: "QoS 0 messages are not kept") }
+            do {
+                try journal.flush()
+                if flushFailed { flushFailed = false; faults.recovered(.journal) }
+            } catch {
+                flushFailed = true
+                faults.failed(.journal, error, consequence: "QoS 0 messages are not kept")
+            }
         }
         // The outbox, from the writer's thread: what the broker acknowledged is marked, what is
         // new (or failed while disconnected) is sent.
@@ -359,6 +369,11 @@ public final class Daemon: @unchecked Sendable {
         notifier.notify("STOPPING=1")
         logger.notice("stopped", metadata: ["iw.checkpoint_seq": "\(processor.lastSeq)", "iw.spilled": "\(queue.spilledCount)", "iw.waiting_in_journal": "\(queue.depth)"])
     }
+}
+
+/// What the receiving thread (libmosquitto's: one thread, so no lock) remembers between messages.
+final class ReceivingState: @unchecked Sendable {
+    var journalFailed = false
 }
 
 /// A flag shared between threads.

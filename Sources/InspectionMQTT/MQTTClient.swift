@@ -47,6 +47,22 @@ public struct MQTTMessage: Sendable {
     public var retained: Bool
 }
 
+/// One message as libmosquitto holds it, valid only during the callback: a receiver on the hot
+/// path copies what it keeps, once, where it keeps it.
+public struct MQTTMessageBytes {
+    /// NUL-terminated.
+    public var topicCString: UnsafePointer<CChar>
+    public var topic: UnsafeBufferPointer<UInt8>
+    public var payload: UnsafeRawBufferPointer
+    public var qos: Int32
+    public var retained: Bool
+
+    /// The message copied out.
+    public var message: MQTTMessage {
+        MQTTMessage(topic: String(decoding: topic, as: UTF8.self), payload: Array(payload), qos: qos, retained: retained)
+    }
+}
+
 /// What the connection does besides messages.
 public enum MQTTEvent: Sendable, Equatable {
     case connected
@@ -72,7 +88,7 @@ public enum MQTTEvent: Sendable, Equatable {
 public final class MQTTClient: @unchecked Sendable {
     private let handle: OpaquePointer
     private let settings: MQTTSettings
-    private let onMessage: @Sendable (MQTTMessage) -> Void
+    private let onMessage: @Sendable (MQTTMessageBytes) -> Void
     private let onEvent: @Sendable (MQTTEvent) -> Void
     private let lock = NSLock()
     private var subscriptions: [(String, Int32)] = []
@@ -80,11 +96,17 @@ public final class MQTTClient: @unchecked Sendable {
 
     private static let libraryInit: Void = { mosquitto_lib_init() }()
 
-    public init(settings: MQTTSettings, onMessage: @escaping @Sendable (MQTTMessage) -> Void,
+    public convenience init(settings: MQTTSettings, onMessage: @escaping @Sendable (MQTTMessage) -> Void,
+                            onEvent: @escaping @Sendable (MQTTEvent) -> Void = { _ in }) throws(MQTTError) {
+        try self.init(settings: settings, onBytes: { onMessage($0.message) }, onEvent: onEvent)
+    }
+
+    /// `onBytes` sees each message in libmosquitto's own buffers (no copy, no allocation).
+    public init(settings: MQTTSettings, onBytes: @escaping @Sendable (MQTTMessageBytes) -> Void,
                 onEvent: @escaping @Sendable (MQTTEvent) -> Void = { _ in }) throws(MQTTError) {
         _ = Self.libraryInit
         self.settings = settings
-        self.onMessage = onMessage
+        self.onMessage = onBytes
         self.onEvent = onEvent
         guard let h = mosquitto_new(settings.clientId, settings.cleanSession, nil) else {
             throw MQTTError(operation: "mosquitto_new", code: MOSQ_ERR_NOMEM.rawValue)
@@ -107,22 +129,23 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_disconnect_callback_set(h) { _, obj, rc in
             guard let obj else { return }
             let client = Unmanaged<MQTTClient>.fromOpaque(obj).takeUnretainedValue()
+            mosquitto_log_callback_set(client.handle, MQTTClient.logCallback)  // what goes wrong reconnecting is said
             client.onEvent(.disconnected(rc == 0 ? "closed" : String(cString: mosquitto_strerror(rc))))
         }
         mosquitto_message_callback_set(h) { _, obj, msg in
             guard let obj, let msg else { return }
             let m = msg.pointee
-            let topic = String(cString: m.topic)
+            guard let topic = m.topic else { return }
+            let topicBytes = UnsafeRawPointer(topic).assumingMemoryBound(to: UInt8.self)
             let payload = m.payloadlen > 0 && m.payload != nil
-                ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen)))
-                : []
+                ? UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))
+                : UnsafeRawBufferPointer(start: nil, count: 0)
             Unmanaged<MQTTClient>.fromOpaque(obj).takeUnretainedValue()
-                .onMessage(MQTTMessage(topic: topic, payload: payload, qos: m.qos, retained: m.retain))
+                .onMessage(MQTTMessageBytes(topicCString: UnsafePointer(topic),
+                                            topic: UnsafeBufferPointer(start: topicBytes, count: strlen(topic)),
+                                            payload: payload, qos: m.qos, retained: m.retain))
         }
-        mosquitto_log_callback_set(h) { _, obj, level, text in
-            guard let obj, let text, level & Int32(MOSQ_LOG_ERR) != 0 else { return }
-            Unmanaged<MQTTClient>.fromOpaque(obj).takeUnretainedValue().onEvent(.error(String(cString: text)))
-        }
+        mosquitto_log_callback_set(h, Self.logCallback)
         mosquitto_publish_callback_set(h) { _, obj, mid in
             guard let obj else { return }
             Unmanaged<MQTTClient>.fromOpaque(obj).takeUnretainedValue().onEvent(.published(mid))
@@ -138,11 +161,21 @@ public final class MQTTClient: @unchecked Sendable {
         guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(operation: what, code: rc) }
     }
 
+    /// libmosquitto's log, for the errors it handles itself (a TLS handshake that failed …). Set
+    /// only while not connected: with a log callback set, libmosquitto formats a line for every
+    /// packet sent and received (a `vsnprintf` and an allocation per message, about a tenth of the
+    /// receiving thread at a fleet's rate), whatever its level.
+    private static let logCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?) -> Void = { _, obj, level, text in
+        guard let obj, let text, level & Int32(MOSQ_LOG_ERR) != 0 else { return }
+        Unmanaged<MQTTClient>.fromOpaque(obj).takeUnretainedValue().onEvent(.error(String(cString: text)))
+    }
+
     private func connected(_ rc: Int32) {
         guard rc == 0 else {
             onEvent(.refused(String(cString: mosquitto_connack_string(rc))))
             return
         }
+        mosquitto_log_callback_set(handle, nil)
         // (Re)subscribe on every connection: harmless with a kept session, needed without one.
         let subs = lock.withLock { subscriptions }
         for (filter, qos) in subs { _ = mosquitto_subscribe(handle, nil, filter, qos) }
@@ -151,6 +184,12 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Whether a topic matches a subscription filter (`+`, `#`), by libmosquitto's own rules.
     public static func topic(_ topic: String, matches filter: String) -> Bool {
+        var result = false
+        return mosquitto_topic_matches_sub(filter, topic, &result) == MOSQ_ERR_SUCCESS.rawValue && result
+    }
+
+    /// The same for a topic as libmosquitto hands it over.
+    public static func topic(cString topic: UnsafePointer<CChar>, matches filter: String) -> Bool {
         var result = false
         return mosquitto_topic_matches_sub(filter, topic, &result) == MOSQ_ERR_SUCCESS.rawValue && result
     }

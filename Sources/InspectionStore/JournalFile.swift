@@ -73,10 +73,28 @@ public final class JournalFile: @unchecked Sendable {
     /// promised nothing) it may wait in memory for up to 64 KiB of company, or the next `flush`.
     public func append(receivedAt: Millis, subscription: Int, topic: String, payload: [UInt8],
                        durable: Bool = true) throws -> JournalEntry {
+        var topic = topic
+        let seq = try topic.withUTF8 { t in
+            try payload.withUnsafeBytes { p in try appendRecord(receivedAt: receivedAt, subscription: subscription, topic: t, payload: p, durable: durable) }
+        }
+        return JournalEntry(seq: seq, receivedAt: receivedAt, subscription: subscription, topic: topic, payload: payload)
+    }
+
+    /// The same from bytes the caller does not own (a message in libmosquitto's buffers): they
+    /// are copied twice, into the journal's buffer and into the entry.
+    public func append(receivedAt: Millis, subscription: Int, topic: UnsafeBufferPointer<UInt8>, payload: UnsafeRawBufferPointer,
+                       durable: Bool = true) throws -> JournalEntry {
+        let seq = try appendRecord(receivedAt: receivedAt, subscription: subscription, topic: topic, payload: payload, durable: durable)
+        return JournalEntry(seq: seq, receivedAt: receivedAt, subscription: subscription,
+                            topic: String(decoding: topic, as: UTF8.self), payload: Array(payload))
+    }
+
+    private func appendRecord(receivedAt: Millis, subscription: Int, topic: UnsafeBufferPointer<UInt8>, payload: UnsafeRawBufferPointer,
+                              durable: Bool) throws -> Int64 {
         try lock.withLock {
             if written + buffer.count >= segmentBytes { try writeBuffer(); try startSegment() }
             let seq = nextSeq
-            let topicBytes = Array(topic.utf8.prefix(65_535))
+            let topicBytes = UnsafeBufferPointer(rebasing: topic.prefix(65_535))
             let bodyLength = 8 + 8 + 2 + 2 + topicBytes.count + payload.count
             buffer.append(0xA5)
             Self.put(UInt32(bodyLength), &buffer)
@@ -87,15 +105,15 @@ public final class JournalFile: @unchecked Sendable {
             Self.put(UInt64(bitPattern: receivedAt), &buffer)
             Self.put(UInt16(clamping: max(0, subscription)), &buffer)
             Self.put(UInt16(topicBytes.count), &buffer)
-            buffer += topicBytes
-            buffer += payload
-            let sum = Self.checksum(buffer[bodyAt...])
+            buffer.append(contentsOf: topicBytes)
+            buffer.append(contentsOf: payload)
+            let sum = buffer.withUnsafeBufferPointer { Self.checksum(UnsafeBufferPointer(rebasing: $0[bodyAt...])) }
             withUnsafeBytes(of: sum.littleEndian) { for (i, b) in $0.enumerated() { buffer[checksumAt + i] = b } }
             nextSeq += 1
             if durable || buffer.count >= 64 << 10 {
                 do { try writeBuffer() } catch { nextSeq = seq; throw error }
             }
-            return JournalEntry(seq: seq, receivedAt: receivedAt, subscription: subscription, topic: topic, payload: payload)
+            return seq
         }
     }
 
@@ -146,6 +164,11 @@ public final class JournalFile: @unchecked Sendable {
     }
 
     static func checksum(_ b: ArraySlice<UInt8>) -> UInt32 {
+        b.withUnsafeBufferPointer { checksum($0) }
+    }
+
+    /// FNV-1a.
+    static func checksum(_ b: UnsafeBufferPointer<UInt8>) -> UInt32 {
         var h: UInt32 = 0x811C_9DC5
         for c in b { h = (h ^ UInt32(c)) &* 0x0100_0193 }
         return h
