@@ -93,12 +93,6 @@ public struct Engine: Sendable {
         }
     }
 
-    /// The input ended for vehicle `v` (offline): its open stay closes, held outliers are dropped;
-    /// what that reports waits in `scratch`.
-    mutating func finishTrack(_ v: Int) {
-        tracks[v].finish(vehicle: Int32(v), index: index, settings: trackSettings, counts: &counts, events: &scratch)
-    }
-
     /// Vehicle numbers with a track.
     var trackCount: Int { tracks.count }
 
@@ -200,7 +194,7 @@ public struct Engine: Sendable {
     /// The input ended (offline): open stays close, held outliers are dropped.
     public mutating func finish(into out: inout EngineOutput) {
         for v in tracks.indices {
-            finishTrack(v)
+            tracks[v].finish(vehicle: Int32(v), index: index, settings: trackSettings, counts: &counts, events: &scratch)
             if !scratch.isEmpty { drainEvents(into: &out) }
         }
     }

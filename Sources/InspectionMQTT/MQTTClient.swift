@@ -184,8 +184,7 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Whether a topic matches a subscription filter (`+`, `#`), by libmosquitto's own rules.
     public static func topic(_ topic: String, matches filter: String) -> Bool {
-        var result = false
-        return mosquitto_topic_matches_sub(filter, topic, &result) == MOSQ_ERR_SUCCESS.rawValue && result
+        topic.withCString { Self.topic(cString: $0, matches: filter) }
     }
 
     /// The same for a topic as libmosquitto hands it over.

@@ -89,9 +89,7 @@ public struct Replay {
         summary.skippedLines = batch.firstSkipped.map { "\($0.file):\($0.error.line): \($0.error.reason.rawValue): \($0.error.message)" }
         var engine = Engine(registry: registry, settings: settings, vehicles: batch.vehicles)
         for (reason, n) in batch.skipped.nonZero { engine.count(reason, n) }
-        let positions = batch.positions
-        batch.positions = []
-        let result = engine.run(positions)
+        let result = engine.run(batch.positions)
         summary.sortedInput = result.wasSorted
         summary.visits = result.visits
         summary.alerts = result.alerts

@@ -114,7 +114,7 @@ struct Scenario {
 
     func run() -> Outcome {
         var engine = Engine(registry: registry, settings: settings)
-        var ps = positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
+        let ps = positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
         let r = engine.run(ps)
         return Outcome(visits: r.visits, alerts: r.alerts, counts: engine.counts, accepted: engine.accepted)
     }

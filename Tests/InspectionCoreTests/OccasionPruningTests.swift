@@ -19,7 +19,7 @@ import Testing
     static func run(_ s: Scenario, pruneEvery: Int) -> (BatchResult, Int) {
         var engine = Engine(registry: s.registry, settings: s.settings)
         engine.occasionPruneInterval = pruneEvery
-        var ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
+        let ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
         let r = engine.run(ps)
         return (r, engine.rules.occasions.count)
     }

@@ -32,7 +32,7 @@ import Testing
                     start: "2025-06-17", end: "2025-06-18", announced: kind == .complaint ? nil : "2025-06-01 09:00")
         }
         var engine = Engine(registry: s.registry, settings: s.settings)
-        var ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
+        let ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
         let before = engine.run(ps)
         let workshopOccasions = engine.rules.occasions.filter { $0.enterpriseId == "E-WORKSHOP" }
 
@@ -57,7 +57,7 @@ import Testing
             $0.task("T-LATE", agency: "AMR", enterprise: "E-FACTORY", kind: .complaint, start: "2025-06-17", end: "2025-06-17")
         }
         var engine = Engine(registry: s.registry, settings: s.settings)
-        var ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
+        let ps = s.positions.map { v, t, p in Position(vehicle: engine.vehicleNumber(v), ts: t, lat: p.lat, lon: p.lon) }
         let before = engine.run(ps)
         let seen = Self.seen(before.visits, at: "E-FACTORY")
         engine.upsertTask(task)
