@@ -20,7 +20,9 @@ let package = Package(
     ],
     targets: [
         // Pure engine: geometry, spatial index, dwell machine, rules, parsers of bytes. No I/O, no clock.
-        .target(name: "InspectionCore"),
+        .target(name: "InspectionCore", dependencies: ["CPrefetch"]),
+        // One C inline function Swift cannot spell: a cache prefetch hint (the spatial index's look-ahead).
+        .target(name: "CPrefetch"),
         // libmosquitto from Debian's libmosquitto-dev.
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         // One handle class over the C client: connect, subscribe, publish, reconnect.

@@ -49,11 +49,13 @@ extension Engine {
         }
 
         var tagged: [(key: EventKey, event: TrackEvent)] = []
+        let index = index  // one reference for the look-ahead, not one retain per fix
         grouped.withUnsafeMutableBufferPointer { g in
             for v in 0..<vehicles where start[v] < start[v + 1] {
                 var run = UnsafeMutableBufferPointer(rebasing: g[start[v]..<start[v + 1]])
                 if !wasSorted { Self.orderByTime(&run) }
                 for k in run.indices {
+                    Self.lookAhead(index, run, from: k)
                     let q = run[k]
                     _ = feed(q.fix, vehicle: Int32(v))
                     var sub: Int32 = 0
@@ -84,6 +86,16 @@ extension Engine {
         collect()
         Self.sortForOutput(&visits, &alerts)
         return BatchResult(visits: visits, alerts: alerts, wasSorted: wasSorted)
+    }
+
+    /// Starts the spatial index's reads for the vehicle's next fixes (`SiteIndex.prefetchCells`):
+    /// one fix to the next is a different place in the city, so the cells, candidates and outlines
+    /// a query reads are never in cache unless fetched while the fixes before are handled.
+    @inline(__always)
+    static func lookAhead(_ index: SiteIndex, _ run: UnsafeMutableBufferPointer<Keyed>, from k: Int) {
+        if k + 3 < run.count { index.prefetchCells(lat: run[k + 3].fix.lat, lon: run[k + 3].fix.lon) }
+        if k + 2 < run.count { index.prefetchCandidates(lat: run[k + 2].fix.lat, lon: run[k + 2].fix.lon) }
+        if k + 1 < run.count { index.prefetchOutlines(lat: run[k + 1].fix.lat, lon: run[k + 1].fix.lon) }
     }
 
     /// A fix and its place in the input.

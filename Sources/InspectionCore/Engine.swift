@@ -6,7 +6,7 @@ public struct Engine: Sendable {
     public private(set) var registry: Registry
     public let settings: EngineSettings
     private var trackSettings: TrackSettings
-    private var index: SiteIndex
+    private(set) var index: SiteIndex
     /// Tracker ids as numbers.
     public private(set) var vehicleIds = ByteInterner(capacity: 4096)
     /// Agency of each vehicle number (nil for a tracker not in vehicles.csv).
