@@ -139,6 +139,7 @@ import Testing
                     return $0 < $1
                 }
                 #expect(best == ranked.first)
+                #expect(index.bestCandidate(lat: p.lat, lon: p.lon)?.blob == index.blobOffset(best))
             } else {
                 #expect(scan.isEmpty)
             }

@@ -116,8 +116,8 @@ public struct VehicleTrack: Sendable, Codable {
     private mutating func step(_ q: Fix, vehicle: Int32, index: SiteIndex, settings: TrackSettings,
                                events: inout [TrackEvent]) -> [Fix]? {
         guard stay != nil else {
-            guard let site = index.bestSite(lat: q.lat, lon: q.lon) else { return nil }
-            var fresh = Stay(site: site, blob: index.blobOffset(site), first: q.ts, lastAt: q.ts, lastFed: q.ts,
+            guard let (site, blob) = index.bestCandidate(lat: q.lat, lon: q.lon) else { return nil }
+            var fresh = Stay(site: site, blob: blob, first: q.ts, lastAt: q.ts, lastFed: q.ts,
                              points: 1, opened: false, excursion: [], pendingSilent: nil)
             if settings.collectEvidence { fresh.early = [q] }
             if settings.minDwell <= 0 {

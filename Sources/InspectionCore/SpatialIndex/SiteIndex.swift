@@ -147,17 +147,22 @@ public final class SiteIndex: Sendable {
     /// The site a position is "at" (SPEC §4.1): within the margin; the nearest wins (0 inside), then
     /// the smaller area, then the lower site number.
     @inline(__always)
-    public func bestSite(lat: Double, lon: Double) -> Int32? {
-        var best: Int32 = -1
+    public func bestSite(lat: Double, lon: Double) -> Int32? { bestCandidate(lat: lat, lon: lon)?.site }
+
+    /// `bestSite` with where the site's outline is (`blobOffset`): a stay that opens on it tests
+    /// its next fixes there without another read.
+    @inline(__always)
+    public func bestCandidate(lat: Double, lon: Double) -> (site: Int32, blob: Int)? {
+        var best: Int32 = -1, bestBlob = 0
         var bestD = Double.infinity, bestA = Double.infinity
         forEachCandidate(lat: lat, lon: lon) { s, o in
             guard let d = distanceIfWithin(blob: o, lat: lat, lon: lon, limit: margin) else { return }
             let a = arena.withUnsafeBufferPointer { Blob.double($0, o + Blob.area) }
             if d < bestD || (d == bestD && (a < bestA || (a == bestA && s < best))) {
-                best = s; bestD = d; bestA = a
+                best = s; bestBlob = o; bestD = d; bestA = a
             }
         }
-        return best >= 0 ? best : nil
+        return best >= 0 ? (best, bestBlob) : nil
     }
 
     /// Every site within the margin of the point, in site-number order.
