@@ -37,7 +37,7 @@ public final class Daemon: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.faults = Faults(logger: logger)
-        do { store = try Store(path: configuration.daemon.storePath) } catch {
+        do { store = try Store(path: configuration.daemon.storePath, backgroundCheckpoints: true) } catch {
             throw .store("\(configuration.daemon.storePath): \(error)")
         }
     }
@@ -351,7 +351,8 @@ public final class Daemon: @unchecked Sendable {
                 lastState = Date()
                 do {
                     let unpublished = try store.unpublishedCount()
-                    metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq.get(), writer: writer.depth)
+                    metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq.get(), writer: writer.depth,
+                                  wal: store.walCheckpoints)
                     healthState.set(queueDepth: queue.depth, unpublished: unpublished)
                 } catch {
                     faults.failed(.store, error, consequence: "the outbox cannot be read")

@@ -28,6 +28,11 @@ struct DaemonMetrics {
     let outbox = Gauge(label: "iw_outbox_unpublished")
     let journalSegments = Gauge(label: "iw_journal_segments")
     let checkpointSeq = Gauge(label: "iw_checkpoint_seq")
+    /// The store's WAL checkpoints (`WALCheckpointer`): run, given up (busy), and the WAL's pages
+    /// when the last one ran.
+    let walCheckpoints = Counter(label: "iw_wal_checkpoints_total")
+    let walCheckpointFailures = Counter(label: "iw_wal_checkpoint_failures_total")
+    let walPages = Gauge(label: "iw_wal_pages")
     /// From receiving the message that raised an alert to the alert committed and handed to the
     /// broker connection (the store's thread records it).
     static let alertDelay = Metrics.Timer(label: "iw_alert_delay_seconds")
@@ -46,6 +51,8 @@ struct DaemonMetrics {
     private var lastSpilled = 0
     private var lastWriterFull = 0
     private var lastCommits = 0
+    private var lastWALRuns = 0
+    private var lastWALFailures = 0
 
     init(engine: Engine) {
         lastCounts = engine.counts
@@ -74,7 +81,8 @@ struct DaemonMetrics {
     }
 
     mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64,
-                        writer: (items: Int, fullWaits: Int, commits: Int)) {
+                        writer: (items: Int, fullWaits: Int, commits: Int),
+                        wal: (runs: Int, failures: Int, walFrames: Int, copied: Int)?) {
         queueDepth.record(queue.depth)
         writerDepth.record(writer.items)
         Self.advance(writerFull, to: writer.fullWaits, from: &lastWriterFull)
@@ -83,5 +91,10 @@ struct DaemonMetrics {
         outbox.record(unpublished)
         journalSegments.record(journal.segmentCount)
         checkpointSeq.record(Double(seq))
+        if let wal {
+            Self.advance(walCheckpoints, to: wal.runs, from: &lastWALRuns)
+            Self.advance(walCheckpointFailures, to: wal.failures, from: &lastWALFailures)
+            walPages.record(wal.walFrames)
+        }
     }
 }

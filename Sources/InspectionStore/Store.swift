@@ -46,15 +46,31 @@ public final class Store: Sendable {
     /// Dead letters kept at most (the oldest go first).
     public let deadLetterLimit: Int
 
+    /// WAL checkpoints off the committing thread (the daemon), nil: SQLite's own, in the commit.
+    let walCheckpointer: WALCheckpointer?
+
     /// `readOnly`: for reading what the daemon wrote (`stats`): no migration, no write.
-    public init(path: String, deadLetterLimit: Int = 100_000, readOnly: Bool = false) throws {
+    /// `backgroundCheckpoints`: WAL checkpoints on a thread of their own, never in a commit
+    /// (`WALCheckpointer`; the daemon, whose commits carry alert latency).
+    public init(path: String, deadLetterLimit: Int = 100_000, readOnly: Bool = false, backgroundCheckpoints: Bool = false) throws {
         self.path = path
         self.deadLetterLimit = deadLetterLimit
+        let checkpointer = backgroundCheckpoints && !readOnly ? WALCheckpointer(path: path) : nil
+        walCheckpointer = checkpointer
         var config = Configuration()
         config.readonly = readOnly
+        // Locked (another writer, a FULL checkpoint's tail): tried again every 0.25 ms for the
+        // first 50 ms — a tail takes a few — then every 10 ms, 5 s in all. (SQLite's own timeout
+        // sleeps 1, 2, 5, 10 … ms: a 1 ms wait would cost 8.)
+        config.busyMode = .callback { tries in usleep(tries < 200 ? 250 : 10_000); return tries < 200 + 495 }
         config.prepareDatabase { db in
-            if !readOnly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }  // WAL: durable against a crash of the process
-            try db.execute(sql: "PRAGMA busy_timeout = 5000")
+            if let checkpointer, !db.configuration.readonly { checkpointer.install(on: db) }
+            if !readOnly {
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")  // WAL: durable against a crash of the process
+                // A WAL that a large transaction (an import) grew is cut back to 32 MiB when it
+                // starts again from its beginning (it is otherwise never shortened).
+                try db.execute(sql: "PRAGMA journal_size_limit = 33554432")
+            }
             // 32 MiB of pages kept: the visits' positions grow into a table whose inserts read
             // pages back (a pread each) with SQLite's 2 MiB default.
             try db.execute(sql: "PRAGMA cache_size = -32768")
@@ -69,6 +85,17 @@ public final class Store: Sendable {
                            arguments: [Millis(Date().timeIntervalSince1970 * 1000)])
         }
     }
+
+    deinit {
+        guard let walCheckpointer else { return }
+        // The hook points at the checkpointer: gone from the connection before it is.
+        try? pool.writeWithoutTransaction { db in _ = sqlite3_wal_hook(db.sqliteConnection, nil, nil) }
+        walCheckpointer.stop()
+    }
+
+    /// The background checkpoints so far (nil without them): runs, failures, and the last one's
+    /// WAL pages and pages copied into the database file.
+    public var walCheckpoints: (runs: Int, failures: Int, walFrames: Int, copied: Int)? { walCheckpointer?.state }
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -239,14 +266,31 @@ public final class Store: Sendable {
 
     /// Writes batches in order, in one transaction (a group commit: a writer that fell behind
     /// catches up with fewer, larger transactions).
-    public func commit(_ batches: [StoreBatch]) throws {
+    /// `alertsCommitted`: `commitAlerts` wrote their alerts already (the second step of a commit
+    /// in two).
+    public func commit(_ batches: [StoreBatch], alertsCommitted: Bool = false) throws {
         guard batches.contains(where: { !$0.isEmpty }) else { return }
         try pool.write { db in
-            for b in batches where !b.isEmpty { try Self.write(b, deadLetterLimit: deadLetterLimit, db) }
+            for b in batches where !b.isEmpty { try Self.write(b, alerts: !alertsCommitted, deadLetterLimit: deadLetterLimit, db) }
         }
     }
 
-    private static func write(_ b: StoreBatch, deadLetterLimit: Int, _ db: Database) throws {
+    /// The alerts of `batches` (with their status and outbox rows), in a transaction of their own:
+    /// the first step of a commit in two, so that a burst's alerts reach the outbox — and the
+    /// broker — without waiting for its visits and their evidence, several times the rows. The
+    /// second step is `commit(batches, alertsCommitted: true)`. A crash between the two loses
+    /// nothing: the journal is processed again from the last processed sequence (written by the
+    /// second step), the alerts come again with the same ids and are not inserted twice.
+    public func commitAlerts(_ batches: [StoreBatch]) throws {
+        guard batches.contains(where: { !$0.alerts.isEmpty }) else { return }
+        try pool.write { db in
+            for b in batches {
+                for (a, topic, _) in b.alerts { try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db) }
+            }
+        }
+    }
+
+    private static func write(_ b: StoreBatch, alerts: Bool = true, deadLetterLimit: Int, _ db: Database) throws {
         for v in b.visits {
             try db.cachedStatement(sql: """
                 INSERT INTO visits (visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, "end", points, task_id, occasion_id, opened_at)
@@ -255,7 +299,7 @@ public final class Store: Sendable {
                 """).execute(arguments: [v.visitId, v.vehicleId, v.agencyId, v.siteId, v.enterpriseId, v.start, v.end, v.points,
                                  v.taskId, v.occasionId, v.openedAt])
         }
-        for (a, topic, _) in b.alerts {
+        for (a, topic, _) in b.alerts where alerts {
             try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db)
         }
         if !b.evidence.isEmpty {

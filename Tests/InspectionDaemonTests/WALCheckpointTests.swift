@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import InspectionCore
+@testable import InspectionStore
+import Testing
+
+/// The daemon's store checkpoints its WAL on a thread of its own (`WALCheckpointer`): the
+/// writer's connection does not checkpoint in its commits, the WAL's pages reach the database
+/// file all the same, and the WAL starts again from its beginning — on a real SQLite file.
+@Suite struct WALCheckpointTests {
+    /// Four dead letters of 2 KB: a commit of a few pages.
+    static func batch(_ seq: Int64) -> StoreBatch {
+        var b = StoreBatch()
+        b.processedSeq = seq
+        for j in 0..<4 {
+            b.deadLetters.append((receivedAt: Millis(seq), topic: "vehicles/V\(seq)/position", reason: .unparsable,
+                                  message: "not JSON", payload: [UInt8](repeating: UInt8(j), count: 2000)))
+        }
+        return b
+    }
+
+    /// The WAL's checkpoint sequence number: its header's bytes 12–15, big-endian, one more each
+    /// time the WAL starts again from its beginning (sqlite.org/fileformat.html, "WAL File Format").
+    static func walRestarts(_ path: String) throws -> UInt32 {
+        let header = try FileHandle(forReadingFrom: URL(fileURLWithPath: path + "-wal")).read(upToCount: 32) ?? Data()
+        return header.count == 32 ? header[12..<16].reduce(0) { $0 << 8 | UInt32($1) } : 0
+    }
+
+    @Test func theWALIsCheckpointedOffTheWriterAndStartsAgain() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("store.sqlite").path
+        let store = try Store(path: path, backgroundCheckpoints: true)
+
+        // The writer's connection leaves checkpoints to the thread (SQLite's default is 1,000).
+        let automatic = try store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") }
+        #expect(automatic == 0)
+        #expect(store.walCheckpoints?.runs == 0)
+        let restartsAtStart = try Self.walRestarts(path)
+
+        // About 3 pages a commit: past the threshold half as much again.
+        let commits = Int64(WALCheckpointer.threshold) / 2
+        for seq in 1...commits { try store.commit([Self.batch(seq)]) }
+        var state = store.walCheckpoints!
+        let deadline = Date().addingTimeInterval(20)
+        while state.runs == 0 && Date() < deadline {
+            usleep(10_000)
+            state = store.walCheckpoints!
+        }
+        #expect(state.runs >= 1)
+        #expect(state.failures == 0)
+        // The FULL step copied every page in the WAL when it ran.
+        #expect(state.walFrames > 0 && state.copied == state.walFrames)
+
+        // A checkpoint that copied everything lets the next commit start the WAL again from its
+        // beginning (the WAL file stays the size of a checkpoint's worth of pages).
+        try store.commit([Self.batch(commits + 1)])
+        #expect(try Self.walRestarts(path) > restartsAtStart)
+
+        // Everything committed is there, read by a connection of its own.
+        let count = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM dead_letters") }
+        #expect(count == Int(commits + 1) * 4)
+        #expect(try store.processedSeq() == commits + 1)
+    }
+
+    @Test func aStoreWithoutThemCheckpointsInItsCommitsAsSQLiteDoes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try Store(path: dir.appendingPathComponent("store.sqlite").path)
+        let automatic = try store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") }
+        #expect(automatic == 1000)
+        #expect(store.walCheckpoints?.runs == nil)
+    }
+}
