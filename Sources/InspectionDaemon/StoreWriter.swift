@@ -6,7 +6,9 @@ import InspectionStore
 /// them (the transaction, its WAL writes and checkpoints were two thirds of the engine thread's
 /// time when both were one thread), then publishes the outbox.
 ///
-/// Batches are committed in the order given; those waiting together go in one transaction. At
+/// Batches are committed in the order given; those waiting together go in one transaction — two
+/// when they carry alerts among many other rows: the alerts first, published at once, then the
+/// visits and evidence (`commitsInTwo`). At
 /// most `capacity` wait: when the store cannot write (disk full, read-only), the batches at the
 /// head are tried again every second, the engine's thread waits in `submit`, and new messages wait
 /// in the journal (the ingest queue spills). `afterCommit` items
@@ -126,7 +128,13 @@ final class StoreWriter: @unchecked Sendable {
             switch head {
             case .batch:
                 do {
-                    try store.commit(batches)
+                    if Self.commitsInTwo(batches) {
+                        try store.commitAlerts(batches)
+                        idle()  // the alerts to the broker now
+                        try store.commit(batches, alertsCommitted: true)
+                    } else {
+                        try store.commit(batches)
+                    }
                     if batches.contains(where: { !$0.isEmpty }) { faults.recovered(.store) }  // an empty batch writes nothing: it proves nothing
                     for b in batches { committed(b) }
                 } catch {
@@ -152,6 +160,21 @@ final class StoreWriter: @unchecked Sendable {
             idle()
         }
         cond.withLock { finished = true; cond.broadcast() }
+    }
+
+    /// Other rows (visits, evidence) that make a batch's alerts go first, in a transaction of
+    /// their own (`Store.commitAlerts`). In the benchmark's bursts a commit carried 240 alerts
+    /// with 250 visits and 1,500 evidence rows: 50 ms of CPU before any alert could be published.
+    static let alertsFirstAbove = 100
+
+    static func commitsInTwo(_ batches: [StoreBatch]) -> Bool {
+        var alerts = 0, others = 0
+        for b in batches {
+            alerts += b.alerts.count
+            others += b.visits.count + b.deadLetters.count + b.latePositions.count
+            for e in b.evidence { others += e.fixes.count }
+        }
+        return alerts > 0 && others > alertsFirstAbove
     }
 
     private func giveUp() {

@@ -1,5 +1,7 @@
 import Foundation
 @testable import InspectionDaemon
+import GRDB
+import InspectionCore
 import InspectionStore
 import InspectionTestSupport
 import Logging
@@ -96,5 +98,58 @@ import Testing
         #expect(writer.drain())
         #expect(writer.depth.commits == 2)
         writer.stop()
+    }
+
+    /// A burst: `n` visits of 30 fixes each, an alert for each.
+    static func burst(_ seq: Int64, _ n: Int) -> StoreBatch {
+        var b = batch(seq)
+        for i in 0..<n {
+            let t = Millis(1_750_000_000_000 + i * 1000)
+            b.visits.append(VisitRecord(visitId: "v-\(i)", vehicleId: "V\(i)", agencyId: "A1", siteId: "S\(i)", enterpriseId: "E\(i)",
+                                        start: t, end: nil, points: 30, taskId: nil, occasionId: "o-\(i)", openedAt: t))
+            b.evidence.append((visitId: "v-\(i)", fixes: (0..<30).map { Fix(ts: t + Millis($0) * 1000, lat: 60.45, lon: 26.94) }))
+            let a = AlertRecord(alertId: "a-\(i)", kind: .unregisteredVisit, severity: .high, at: t, enterpriseId: "E\(i)", siteId: "S\(i)",
+                                agencyId: "A1", vehicleId: "V\(i)", visitId: "v-\(i)", taskId: nil, detail: .object([]))
+            b.alerts.append((a, "alerts/unregistered_visit/E\(i)", 0))
+        }
+        return b
+    }
+
+    /// A burst's alerts are in the outbox (and handed to the publisher) before its visits and
+    /// their evidence are written; a crash between the two steps doubles nothing when the journal
+    /// brings the batch again.
+    @Test func aBurstsAlertsGoFirstAndComingAgainDoublesNothing() throws {
+        let (store, cleanUp) = try Self.freshStore()
+        defer { cleanUp() }
+        final class FirstSight: @unchecked Sendable {
+            let lock = NSLock()
+            var visitsWhenOutboxFirstHadAlerts: Int?
+        }
+        let sight = FirstSight()
+        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { _ in }, idle: {
+            guard let waiting = try? store.unpublishedCount(), waiting > 0 else { return }
+            let visits = (try? store.visits().count) ?? -1
+            sight.lock.withLock { if sight.visitsWhenOutboxFirstHadAlerts == nil { sight.visitsWhenOutboxFirstHadAlerts = visits } }
+        })
+        let burst = Self.burst(1, 20)
+        #expect(StoreWriter.commitsInTwo([burst]))
+        #expect(!StoreWriter.commitsInTwo([Self.burst(1, 1)]))  // one alert, 31 other rows: one transaction
+        #expect(writer.submit(burst))
+        #expect(writer.drain())
+        writer.stop()
+        sight.lock.withLock { #expect(sight.visitsWhenOutboxFirstHadAlerts == 0) }
+        #expect(try store.visits().count == 20)
+        #expect(try store.alertKeys().count == 20)
+        #expect(try store.unpublishedCount() == 20)
+        #expect(try store.processedSeq() == 1)
+
+        // Stopped between the steps: the journal after sequence 0 is processed again and the
+        // whole batch comes again, alerts included.
+        try store.commit([burst])
+        #expect(try store.alertKeys().count == 20)
+        #expect(try store.unpublishedCount() == 20)
+        let history = try DatabaseQueue(path: store.path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM alert_status") }
+        #expect(history == 20)
+        #expect(try store.visits().count == 20)
     }
 }
