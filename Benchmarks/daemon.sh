@@ -72,7 +72,7 @@ rss() { ps -o rss= -p "$daemon" | awk '{printf "%.0f MB", $1/1024}'; }
 $bin/inspection-bench load --port "$port" --qos 1 --rate "$rate" --mode daemon --store "$work/store.sqlite" \
   --latency --latency-out "$work/latency.csv" --repeats "$repeats" --limit "$limit" --total "$total" "${traces[@]}" | tee "$work/daemon-qos1.txt" &
 loadpid=$!
-while kill -0 $loadpid 2>/dev/null; do sleep 30; echo "  daemon resident $(rss), journal segments $(ls "$work/store.sqlite.journal" | wc -l)"; done
+while kill -0 $loadpid 2>/dev/null; do sleep 30; echo "  daemon resident $(rss), journal segments $(ls "$work/store.sqlite.journal" | wc -l), WAL file $(stat -c %s "$work/store.sqlite-wal" | awk '{printf "%.1f MB", $1/1048576}')"; done
 wait $loadpid
 python3 - "$work/store.sqlite" <<'PY'
 import sqlite3, sys
