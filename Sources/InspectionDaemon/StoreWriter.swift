@@ -6,9 +6,10 @@ import InspectionStore
 /// them (the transaction, its WAL writes and checkpoints were two thirds of the engine thread's
 /// time when both were one thread), then publishes the outbox.
 ///
-/// Batches are committed in the order given; those waiting together go in one transaction — two
-/// when they carry alerts among many other rows: the alerts first, published at once, then the
-/// visits and evidence (`commitsInTwo`). At
+/// Batches are committed in the order given; those waiting together go in one transaction. Alerts
+/// go ahead of the rest: when batches wait behind the head group, or the group carries alerts
+/// among many other rows (`commitsInTwo`), the alerts of everything waiting are committed first,
+/// in a transaction of their own, and published at once; then the group's visits and evidence. At
 /// most `capacity` wait: when the store cannot write (disk full, read-only), the batches at the
 /// head are tried again every second, the engine's thread waits in `submit`, and new messages wait
 /// in the journal (the ingest queue spills). `afterCommit` items
@@ -35,6 +36,9 @@ final class StoreWriter: @unchecked Sendable {
     private var ending = false
     private var abandoned = false
     private var poked = false
+    /// The items at the head of the queue, this many, whose alerts are in the store already
+    /// (committed ahead of their other rows); their batches are committed without them.
+    private var alertsStoredThrough = 0
     /// Times `submit` (or `afterCommit`) found the queue full and waited.
     private(set) var fullWaits = 0
     /// Transactions that committed batches.
@@ -121,6 +125,13 @@ final class StoreWriter: @unchecked Sendable {
                 guard case .batch(let b) = item else { break }
                 batches.append(b)
             }
+            // The alerts of everything waiting, not only of the head group: those go first.
+            let covered = alertsStoredThrough
+            let scanEnd = min(items.count, covered + Self.alertScanLimit)
+            var alertBatches: [StoreBatch] = []
+            if covered < scanEnd {
+                for case .batch(let b) in items[covered..<scanEnd] where !b.alerts.isEmpty { alertBatches.append(b) }
+            }
             let head = items.first
             let done = items.isEmpty && ending
             cond.unlock()
@@ -128,13 +139,21 @@ final class StoreWriter: @unchecked Sendable {
             switch head {
             case .batch:
                 do {
-                    if Self.commitsInTwo(batches) {
-                        try store.commitAlerts(batches)
+                    // Alerts beyond the head group, or a head group of many rows: the alerts first.
+                    let alertsFirst = !alertBatches.isEmpty && (scanEnd > batches.count || Self.commitsInTwo(batches))
+                    if alertsFirst {
+                        try store.commitAlerts(alertBatches)
+                        cond.withLock { alertsStoredThrough = max(alertsStoredThrough, scanEnd) }
                         idle()  // the alerts to the broker now
-                        try store.commit(batches, alertsCommitted: true)
-                    } else {
-                        try store.commit(batches)
                     }
+                    // The head group, without the alerts already in the store.
+                    let stored = alertsFirst ? scanEnd : covered
+                    try store.commit(batches.enumerated().map { i, b in
+                        guard i < stored, !b.alerts.isEmpty else { return b }
+                        var rest = b
+                        rest.alerts = []
+                        return rest
+                    })
                     if batches.contains(where: { !$0.isEmpty }) { faults.recovered(.store) }  // an empty batch writes nothing: it proves nothing
                     for b in batches { committed(b) }
                 } catch {
@@ -153,6 +172,7 @@ final class StoreWriter: @unchecked Sendable {
                 let n = max(1, batches.count)
                 cond.withLock {
                     items.removeFirst(n)
+                    alertsStoredThrough = max(0, alertsStoredThrough - n)
                     if !batches.isEmpty { commits += 1 }
                     cond.broadcast()
                 }
@@ -166,6 +186,8 @@ final class StoreWriter: @unchecked Sendable {
     /// their own (`Store.commitAlerts`). In the benchmark's bursts a commit carried 240 alerts
     /// with 250 visits and 1,500 evidence rows: 50 ms of CPU before any alert could be published.
     static let alertsFirstAbove = 100
+    /// Queued items whose alerts one alerts-first transaction takes at most.
+    static let alertScanLimit = 256
 
     static func commitsInTwo(_ batches: [StoreBatch]) -> Bool {
         var alerts = 0, others = 0

@@ -266,19 +266,17 @@ public final class Store: Sendable {
 
     /// Writes batches in order, in one transaction (a group commit: a writer that fell behind
     /// catches up with fewer, larger transactions).
-    /// `alertsCommitted`: `commitAlerts` wrote their alerts already (the second step of a commit
-    /// in two).
-    public func commit(_ batches: [StoreBatch], alertsCommitted: Bool = false) throws {
+    public func commit(_ batches: [StoreBatch]) throws {
         guard batches.contains(where: { !$0.isEmpty }) else { return }
         try pool.write { db in
-            for b in batches where !b.isEmpty { try Self.write(b, alerts: !alertsCommitted, deadLetterLimit: deadLetterLimit, db) }
+            for b in batches where !b.isEmpty { try Self.write(b, deadLetterLimit: deadLetterLimit, db) }
         }
     }
 
     /// The alerts of `batches` (with their status and outbox rows), in a transaction of their own:
     /// the first step of a commit in two, so that a burst's alerts reach the outbox — and the
     /// broker — without waiting for its visits and their evidence, several times the rows. The
-    /// second step is `commit(batches, alertsCommitted: true)`. A crash between the two loses
+    /// second step commits the batches without their alerts. A crash between the two loses
     /// nothing: the journal is processed again from the last processed sequence (written by the
     /// second step), the alerts come again with the same ids and are not inserted twice.
     public func commitAlerts(_ batches: [StoreBatch]) throws {
@@ -290,7 +288,7 @@ public final class Store: Sendable {
         }
     }
 
-    private static func write(_ b: StoreBatch, alerts: Bool = true, deadLetterLimit: Int, _ db: Database) throws {
+    private static func write(_ b: StoreBatch, deadLetterLimit: Int, _ db: Database) throws {
         for v in b.visits {
             try db.cachedStatement(sql: """
                 INSERT INTO visits (visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, "end", points, task_id, occasion_id, opened_at)
@@ -299,7 +297,7 @@ public final class Store: Sendable {
                 """).execute(arguments: [v.visitId, v.vehicleId, v.agencyId, v.siteId, v.enterpriseId, v.start, v.end, v.points,
                                  v.taskId, v.occasionId, v.openedAt])
         }
-        for (a, topic, _) in b.alerts where alerts {
+        for (a, topic, _) in b.alerts {
             try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db)
         }
         if !b.evidence.isEmpty {

@@ -152,4 +152,40 @@ import Testing
         #expect(history == 20)
         #expect(try store.visits().count == 20)
     }
+
+    /// Alerts waiting behind other work (a batch of many rows, a checkpoint) go ahead of it, once:
+    /// their batch is committed later without them.
+    @Test func alertsQueuedBehindOtherWorkGoAheadOfIt() throws {
+        let (store, cleanUp) = try Self.freshStore()
+        defer { cleanUp() }
+        final class FirstSight: @unchecked Sendable {
+            let lock = NSLock()
+            var visitsWhenOutboxFirstHadAlerts: Int?
+        }
+        let sight = FirstSight()
+        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { _ in }, idle: {
+            guard let waiting = try? store.unpublishedCount(), waiting > 0 else { return }
+            let visits = (try? store.visits().count) ?? -1
+            sight.lock.withLock { if sight.visitsWhenOutboxFirstHadAlerts == nil { sight.visitsWhenOutboxFirstHadAlerts = visits } }
+        })
+        let gate = DispatchSemaphore(value: 0)
+        writer.afterCommit { gate.wait() }  // the store's thread is held while the queue fills
+        var many = Self.burst(1, 10)  // ten visits, 300 evidence rows, no alert
+        many.alerts = []
+        #expect(writer.submit(many))
+        #expect(writer.afterCommit {})
+        var one = Self.burst(2, 1)  // an alert for visit v-0 again; its batch behind both
+        one.visits[0].visitId = "v-later"
+        one.evidence = []
+        #expect(writer.submit(one))
+        gate.signal()
+        #expect(writer.drain())
+        writer.stop()
+        sight.lock.withLock { #expect(sight.visitsWhenOutboxFirstHadAlerts == 0) }
+        #expect(try store.visits().count == 11)
+        #expect(try store.alertKeys().count == 1)
+        let history = try DatabaseQueue(path: store.path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM alert_status") }
+        #expect(history == 1)
+        #expect(try store.processedSeq() == 2)
+    }
 }
