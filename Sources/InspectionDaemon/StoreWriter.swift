@@ -129,9 +129,7 @@ final class StoreWriter: @unchecked Sendable {
             let covered = alertsStoredThrough
             let scanEnd = min(items.count, covered + Self.alertScanLimit)
             var alertBatches: [StoreBatch] = []
-            if covered < scanEnd {
-                for case .batch(let b) in items[covered..<scanEnd] where !b.alerts.isEmpty { alertBatches.append(b) }
-            }
+            for case .batch(let b) in items[covered..<scanEnd] where !b.alerts.isEmpty { alertBatches.append(b) }
             let head = items.first
             let done = items.isEmpty && ending
             cond.unlock()

@@ -282,10 +282,13 @@ public final class Store: Sendable {
     public func commitAlerts(_ batches: [StoreBatch]) throws {
         guard batches.contains(where: { !$0.alerts.isEmpty }) else { return }
         try pool.write { db in
-            for b in batches {
-                for (a, topic, _) in b.alerts { try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db) }
-            }
+            for b in batches { try Self.insertAlerts(of: b, db) }
         }
+    }
+
+    /// A batch's alerts, raised by the engine (with their status and outbox rows).
+    private static func insertAlerts(of b: StoreBatch, _ db: Database) throws {
+        for (a, topic, _) in b.alerts { try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db) }
     }
 
     private static func write(_ b: StoreBatch, deadLetterLimit: Int, _ db: Database) throws {
@@ -297,9 +300,7 @@ public final class Store: Sendable {
                 """).execute(arguments: [v.visitId, v.vehicleId, v.agencyId, v.siteId, v.enterpriseId, v.start, v.end, v.points,
                                  v.taskId, v.occasionId, v.openedAt])
         }
-        for (a, topic, _) in b.alerts {
-            try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db)
-        }
+        try insertAlerts(of: b, db)
         if !b.evidence.isEmpty {
             // Idempotent: the journal after a checkpoint may be processed again after a restart.
             // The most numerous rows: bound with SQLite's own calls (GRDB's per-row argument arrays

@@ -23,10 +23,11 @@ import Testing
     }
 
     /// A store in a new temporary folder (removed by `cleanUp`).
-    static func freshStore() throws -> (store: Store, cleanUp: () -> Void) {
+    static func freshStore(backgroundCheckpoints: Bool = false) throws -> (store: Store, cleanUp: () -> Void) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("writer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return (try Store(path: dir.appendingPathComponent("store.sqlite").path), { try? FileManager.default.removeItem(at: dir) })
+        return (try Store(path: dir.appendingPathComponent("store.sqlite").path, backgroundCheckpoints: backgroundCheckpoints),
+                { try? FileManager.default.removeItem(at: dir) })
     }
 
     @Test func batchesAreCommittedInOrderAndWhatFollowsABatchSeesIt() throws {
@@ -115,22 +116,30 @@ import Testing
         return b
     }
 
-    /// A burst's alerts are in the outbox (and handed to the publisher) before its visits and
-    /// their evidence are written; a crash between the two steps doubles nothing when the journal
-    /// brings the batch again.
-    @Test func aBurstsAlertsGoFirstAndComingAgainDoublesNothing() throws {
-        let (store, cleanUp) = try Self.freshStore()
-        defer { cleanUp() }
-        final class FirstSight: @unchecked Sendable {
-            let lock = NSLock()
-            var visitsWhenOutboxFirstHadAlerts: Int?
-        }
+    /// How many visits the store held when the outbox first had alerts, seen from `idle` (which
+    /// publishes the outbox in the daemon).
+    final class FirstSight: @unchecked Sendable {
+        let lock = NSLock()
+        var visitsWhenOutboxFirstHadAlerts: Int?
+    }
+
+    static func writerWatchingTheOutbox(_ store: Store) -> (StoreWriter, FirstSight) {
         let sight = FirstSight()
         let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { _ in }, idle: {
             guard let waiting = try? store.unpublishedCount(), waiting > 0 else { return }
             let visits = (try? store.visits().count) ?? -1
             sight.lock.withLock { if sight.visitsWhenOutboxFirstHadAlerts == nil { sight.visitsWhenOutboxFirstHadAlerts = visits } }
         })
+        return (writer, sight)
+    }
+
+    /// A burst's alerts are in the outbox (and handed to the publisher) before its visits and
+    /// their evidence are written; a crash between the two steps doubles nothing when the journal
+    /// brings the batch again.
+    @Test func aBurstsAlertsGoFirstAndComingAgainDoublesNothing() throws {
+        let (store, cleanUp) = try Self.freshStore()
+        defer { cleanUp() }
+        let (writer, sight) = Self.writerWatchingTheOutbox(store)
         let burst = Self.burst(1, 20)
         #expect(StoreWriter.commitsInTwo([burst]))
         #expect(!StoreWriter.commitsInTwo([Self.burst(1, 1)]))  // one alert, 31 other rows: one transaction
@@ -158,16 +167,7 @@ import Testing
     @Test func alertsQueuedBehindOtherWorkGoAheadOfIt() throws {
         let (store, cleanUp) = try Self.freshStore()
         defer { cleanUp() }
-        final class FirstSight: @unchecked Sendable {
-            let lock = NSLock()
-            var visitsWhenOutboxFirstHadAlerts: Int?
-        }
-        let sight = FirstSight()
-        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { _ in }, idle: {
-            guard let waiting = try? store.unpublishedCount(), waiting > 0 else { return }
-            let visits = (try? store.visits().count) ?? -1
-            sight.lock.withLock { if sight.visitsWhenOutboxFirstHadAlerts == nil { sight.visitsWhenOutboxFirstHadAlerts = visits } }
-        })
+        let (writer, sight) = Self.writerWatchingTheOutbox(store)
         let gate = DispatchSemaphore(value: 0)
         writer.afterCommit { gate.wait() }  // the store's thread is held while the queue fills
         var many = Self.burst(1, 10)  // ten visits, 300 evidence rows, no alert

@@ -27,11 +27,9 @@ import Testing
     }
 
     @Test func theWALIsCheckpointedOffTheWriterAndStartsAgain() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("store.sqlite").path
-        let store = try Store(path: path, backgroundCheckpoints: true)
+        let (store, cleanUp) = try StoreWriterTests.freshStore(backgroundCheckpoints: true)
+        defer { cleanUp() }
+        let path = store.path
 
         // The writer's connection leaves checkpoints to the thread (SQLite's default is 1,000).
         let automatic = try store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") }
@@ -65,10 +63,8 @@ import Testing
     }
 
     @Test func aStoreWithoutThemCheckpointsInItsCommitsAsSQLiteDoes() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try Store(path: dir.appendingPathComponent("store.sqlite").path)
+        let (store, cleanUp) = try StoreWriterTests.freshStore()
+        defer { cleanUp() }
         let automatic = try store.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") }
         #expect(automatic == 1000)
         #expect(store.walCheckpoints?.runs == nil)
