@@ -93,9 +93,10 @@ public final class Store: Sendable {
         walCheckpointer.stop()
     }
 
-    /// The background checkpoints so far (nil without them): runs, failures, and the last one's
-    /// WAL pages and pages copied into the database file.
-    public var walCheckpoints: (runs: Int, failures: Int, walFrames: Int, copied: Int)? { walCheckpointer?.state }
+    /// The background checkpoints so far (nil without them): runs, those that ended with a FULL
+    /// checkpoint (holding the writer back), failures, and the last one's WAL pages and pages
+    /// copied into the database file.
+    public var walCheckpoints: (runs: Int, fulls: Int, failures: Int, walFrames: Int, copied: Int)? { walCheckpointer?.state }
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -186,6 +187,22 @@ public final class Store: Sendable {
                 CREATE INDEX alert_status_by_alert ON alert_status(alert_id, id);
                 CREATE INDEX visits_by_enterprise ON visits(enterprise_id);
                 CREATE INDEX visits_by_agency ON visits(agency_id, start);
+                """)
+        }
+        m.registerMigration("v6: outbox rows without the payload") { db in
+            // The payload is the alert's record, rebuilt from its row when it is published: a
+            // copy of 2–3 KB an alert (one 4 KB page each, written again when marked published)
+            // doubled the WAL's pages under an alert burst. The unique index on alert_id goes too:
+            // an alert's row is inserted once (`insertAlert`), and its outbox row with it.
+            try db.execute(sql: """
+                CREATE TABLE outbox_new (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    alert_id TEXT NOT NULL REFERENCES alerts(alert_id),
+                    topic TEXT NOT NULL, published_at INTEGER);
+                INSERT INTO outbox_new (id, alert_id, topic, published_at) SELECT id, alert_id, topic, published_at FROM outbox;
+                DROP TABLE outbox;
+                ALTER TABLE outbox_new RENAME TO outbox;
+                CREATE INDEX outbox_unpublished ON outbox(id) WHERE published_at IS NULL;
                 """)
         }
         return m
@@ -355,9 +372,13 @@ public final class Store: Sendable {
     /// Outbox rows not yet marked published, in id order, from the one after `after`.
     public func unpublished(after: Int64 = 0, limit: Int = 1000) throws -> [OutboxEntry] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, alert_id, topic, payload FROM outbox WHERE published_at IS NULL AND id > ? ORDER BY id LIMIT ?",
-                             arguments: [after, limit]).map { r in
-                OutboxEntry(id: r["id"], alertId: r["alert_id"], topic: r["topic"], payload: [UInt8]((r["payload"] as Data?) ?? Data()))
+            // The payload is the alert's record, its stored detail written as it is.
+            try Row.fetchAll(db, sql: """
+                SELECT outbox.id AS outbox_id, outbox.topic AS outbox_topic, alerts.* FROM outbox JOIN alerts USING (alert_id)
+                WHERE outbox.published_at IS NULL AND outbox.id > ? ORDER BY outbox.id LIMIT ?
+                """, arguments: [after, limit]).map { r in
+                let alert = Self.alert(r).record
+                return OutboxEntry(id: r["outbox_id"], alertId: alert.alertId, topic: r["outbox_topic"], payload: alert.json.bytes)
             }
         }
     }

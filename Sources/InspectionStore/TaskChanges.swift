@@ -141,8 +141,7 @@ extension Store {
         guard db.changesCount > 0 else { return false }
         try db.cachedStatement(sql: "INSERT INTO alert_status (alert_id, at, status, actor, note) VALUES (?, ?, 'open', ?, ?)")
             .execute(arguments: [a.alertId, at, actor, note])
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox (alert_id, topic, payload) VALUES (?, ?, ?)")
-            .execute(arguments: [a.alertId, topic, Data(a.json.serialized.utf8)])
+        try db.cachedStatement(sql: "INSERT INTO outbox (alert_id, topic) VALUES (?, ?)").execute(arguments: [a.alertId, topic])
         return true
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 @testable import InspectionDaemon
 import InspectionCore
 import InspectionMQTT
-import InspectionStore
+@testable import InspectionStore
+import GRDB
 import Logging
 import Testing
 
@@ -92,5 +93,59 @@ import Testing
         outbox.publish(send: broker.send)
         #expect(try store.unpublished().isEmpty)
         #expect(broker.handed.count == 5)
+    }
+
+    /// An alert whose detail has what JSON escapes and nests: the payload rebuilt from the stored
+    /// row must be the record's JSON byte for byte.
+    static let intricate = AlertRecord(
+        alertId: "a-x", kind: .unregisteredVisit, severity: .high, at: 1_750_000_000_123,
+        enterpriseId: "91330200000000172X", siteId: "S\"1", agencyId: nil, vehicleId: "浙B·12345\n", visitId: "v-x", taskId: nil,
+        detail: .object([("visit_start", .time(1_750_000_000_000)), ("agency_tasks_at_enterprise", .int(47)),
+                         ("note", .string("tab\tquote\" backslash\\ \u{01}")), ("ratio", .double(0.125)),
+                         ("nearest_tasks", .array([.object([("task_id", .string("T1")), ("end", .null)]), .bool(true)]))]))
+
+    @Test func thePayloadIsTheAlertsRecordByteForByte() throws {
+        let (store, cleanUp) = try StoreWriterTests.freshStore()
+        defer { cleanUp() }
+        var b = StoreBatch()
+        b.alerts.append((Self.intricate, "alerts/unregistered_visit/91330200000000172X", 0))
+        try store.commit(b)
+        let rows = try store.unpublished()
+        #expect(rows.count == 1)
+        #expect(rows.first?.topic == "alerts/unregistered_visit/91330200000000172X")
+        #expect(rows.first?.payload == Array(Self.intricate.json.serialized.utf8))
+    }
+
+    /// A store written before the outbox lost its payload column (migration v6): the rows keep
+    /// their ids and published marks, and what was not published yet goes out as the alert's record.
+    @Test func anOutboxFromBeforeV6IsMigratedKeepingIdsAndMarks() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-v5-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("store.sqlite").path
+        do {
+            let q = try DatabaseQueue(path: path)
+            try Store.migrator.migrate(q, upTo: "v5: alert status withdrawn, lookups by enterprise and agency")
+            try q.write { db in
+                for (i, a) in [Self.intricate, Self.batch(2...2).alerts[0].record].enumerated() {
+                    try db.execute(sql: """
+                        INSERT INTO alerts (alert_id, kind, severity, at, enterprise_id, site_id, agency_id, vehicle_id, visit_id, task_id, detail)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [a.alertId, a.kind.rawValue, a.severity.rawValue, a.at, a.enterpriseId, a.siteId, a.agencyId,
+                                         a.vehicleId, a.visitId, a.taskId, a.detail.serialized])
+                    try db.execute(sql: "INSERT INTO outbox (id, alert_id, topic, payload, published_at) VALUES (?, ?, ?, ?, ?)",
+                                   arguments: [10 + i, a.alertId, "alerts/t/\(i)", Data(a.json.serialized.utf8), i == 1 ? 1_750_000_000_999 : nil])
+                }
+            }
+        }
+        let store = try Store(path: path)
+        let rows = try store.unpublished()
+        #expect(rows.map(\.id) == [10])
+        #expect(rows.first?.payload == Array(Self.intricate.json.serialized.utf8))
+        #expect(try store.unpublishedCount() == 1)
+        #expect(try store.count("outbox") == 2)
+        // New rows continue after the old ids.
+        try store.commit(Self.batch(3...3))
+        #expect(try store.unpublished().map(\.id) == [10, 12])
     }
 }

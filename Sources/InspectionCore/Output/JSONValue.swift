@@ -57,10 +57,14 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    public var serialized: String {
+    public var serialized: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The JSON text as UTF-8 (a message's payload).
+    public var bytes: [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
