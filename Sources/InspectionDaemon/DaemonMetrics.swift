@@ -32,6 +32,8 @@ struct DaemonMetrics {
     /// when the last one ran.
     let walCheckpoints = Counter(label: "iw_wal_checkpoints_total")
     let walCheckpointFailures = Counter(label: "iw_wal_checkpoint_failures_total")
+    /// Those that ended with a FULL checkpoint, holding the writer back (the WAL did not start again).
+    let walFullCheckpoints = Counter(label: "iw_wal_full_checkpoints_total")
     let walPages = Gauge(label: "iw_wal_pages")
     /// From receiving the message that raised an alert to the alert committed and handed to the
     /// broker connection (the store's thread records it).
@@ -53,6 +55,7 @@ struct DaemonMetrics {
     private var lastCommits = 0
     private var lastWALRuns = 0
     private var lastWALFailures = 0
+    private var lastWALFulls = 0
 
     init(engine: Engine) {
         lastCounts = engine.counts
@@ -82,7 +85,7 @@ struct DaemonMetrics {
 
     mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64,
                         writer: (items: Int, fullWaits: Int, commits: Int),
-                        wal: (runs: Int, failures: Int, walFrames: Int, copied: Int)?) {
+                        wal: (runs: Int, fulls: Int, failures: Int, walFrames: Int, copied: Int)?) {
         queueDepth.record(queue.depth)
         writerDepth.record(writer.items)
         Self.advance(writerFull, to: writer.fullWaits, from: &lastWriterFull)
@@ -94,6 +97,7 @@ struct DaemonMetrics {
         if let wal {
             Self.advance(walCheckpoints, to: wal.runs, from: &lastWALRuns)
             Self.advance(walCheckpointFailures, to: wal.failures, from: &lastWALFailures)
+            Self.advance(walFullCheckpoints, to: wal.fulls, from: &lastWALFulls)
             walPages.record(wal.walFrames)
         }
     }

@@ -8,17 +8,29 @@ import GRDBSQLite
 /// commit copies the WAL's pages into the database file and syncs it. With the daemon's alert
 /// traffic (a hundred random index pages a commit) it made one commit in a hundred take 0.2–0.8 s
 /// instead of 0.2 ms, and the batches behind it waited. Here the writer connection's WAL hook
-/// replaces the automatic checkpoint (it disables it) and only wakes this thread, which copies in
-/// two steps: a PASSIVE checkpoint copies the bulk without blocking anyone, then a FULL one copies
-/// what was committed meanwhile — the writer waits for that tail only (a few pages, a sync).
-/// A passive checkpoint alone never catches up with a writer that commits while it runs: the WAL
-/// would never start again from its beginning and grew by the megabyte a second (317 MB in
-/// five minutes of the daemon benchmark). After the FULL one the next commit starts it again.
+/// replaces the automatic checkpoint (it disables it) and only wakes this thread, which copies
+/// with PASSIVE checkpoints, which block no one: each copies what was committed while the one
+/// before ran, until one finds every page copied. The next commit then starts the WAL again from
+/// its beginning (a single PASSIVE one never catches up with a writer that commits while it runs:
+/// the WAL grew by the megabyte a second, 317 MB in five minutes of the daemon benchmark).
+///
+/// A FULL checkpoint, which holds the writer back until it is done, is only the fallback when the
+/// WAL grew to twice the threshold all the same (32 MiB, `journal_size_limit`). It used to follow
+/// every PASSIVE one: under the benchmark's alert bursts it held the writer 0.1–0.4 s a time, one
+/// and a half times a second, and the alerts waited behind it. Left to three times the threshold,
+/// the WAL reached 14,555 pages once, and that checkpoint's writes slowed a commit to 1.6 s.
 final class WALCheckpointer: @unchecked Sendable {
-    /// WAL pages that wake the thread: 16 MiB, four times SQLite's automatic threshold. Each
-    /// checkpoint's FULL step holds the writer back for its sync (10–30 ms here): at 1,000 pages
-    /// that was several times a second under the benchmark's alert bursts.
+    /// WAL pages that wake the thread: 16 MiB, four times SQLite's automatic threshold (fewer,
+    /// longer checkpoints: each syncs the WAL and the database file).
     static let threshold: Int32 = 4000
+    /// PASSIVE checkpoints a wake-up at most: each copies what was committed while the one before
+    /// ran, a shorter tail each time, until one finds every page copied (the next commit then
+    /// starts the WAL again from its beginning).
+    static let passiveRounds = 8
+    /// WAL pages past which a FULL checkpoint follows the PASSIVE ones: the WAL did not start
+    /// again (readers kept old snapshots, commits never paused long enough for a round to catch
+    /// up), and the writer is held back for the rest.
+    static let fullAbove = 2 * Int(threshold)
     private let path: String
     private let cond = NSCondition()
     private var wanted = false
@@ -27,8 +39,11 @@ final class WALCheckpointer: @unchecked Sendable {
     private var connection: DatabaseQueue?
     /// Checkpoints run, and the last one's WAL pages and pages copied (for tests and metrics).
     private var runs = 0
+    private var fulls = 0
     private var failures = 0
     private var last: (walFrames: Int, copied: Int) = (0, 0)
+    /// The WAL pages the last checkpoint found copied (or copied).
+    private var copiedThrough = 0
 
     init(path: String) {
         self.path = path
@@ -43,17 +58,36 @@ final class WALCheckpointer: @unchecked Sendable {
         let me = Unmanaged.passUnretained(self).toOpaque()
         sqlite3_wal_hook(db.sqliteConnection, { ctx, _, _, pages in
             if pages >= WALCheckpointer.threshold, let ctx {
-                Unmanaged<WALCheckpointer>.fromOpaque(ctx).takeUnretainedValue().wake()
+                Unmanaged<WALCheckpointer>.fromOpaque(ctx).takeUnretainedValue().committed(walPages: Int(pages))
             }
             return SQLITE_OK
         }, me)
     }
 
-    func wake() { cond.withLock { if !wanted { wanted = true; cond.signal() } } }
+    /// A commit left the WAL at `walPages` (at least the threshold). Once a checkpoint has copied
+    /// the WAL, it starts again from its beginning with a commit that finds every page copied and
+    /// no reader in the WAL — a chance a checkpoint woken by every commit would rarely leave it.
+    /// So a WAL that did not start again wakes the thread only when it has grown by a quarter of
+    /// the threshold since the last checkpoint.
+    func committed(walPages: Int) {
+        cond.withLock {
+            guard !wanted, Self.wakes(walPages: walPages, copiedThrough: copiedThrough) else { return }
+            wanted = true
+            cond.signal()
+        }
+    }
 
-    /// Checkpoints run and failed so far; the last one's WAL pages and pages copied.
-    var state: (runs: Int, failures: Int, walFrames: Int, copied: Int) {
-        cond.withLock { (runs, failures, last.walFrames, last.copied) }
+    /// Whether a commit that left the WAL at `walPages` (at least the threshold) wakes the
+    /// thread, the last checkpoint having found `copiedThrough` pages copied: the WAL started
+    /// again since (it is shorter now), or it grew by a quarter of the threshold.
+    static func wakes(walPages: Int, copiedThrough: Int) -> Bool {
+        walPages < copiedThrough || walPages >= copiedThrough + Int(threshold) / 4
+    }
+
+    /// Checkpoints run, those that ended with a FULL one, and those that failed so far; the last
+    /// one's WAL pages and pages copied.
+    var state: (runs: Int, fulls: Int, failures: Int, walFrames: Int, copied: Int) {
+        cond.withLock { (runs, fulls, failures, last.walFrames, last.copied) }
     }
 
     /// Ends the thread (after the checkpoint running now, if any).
@@ -83,19 +117,32 @@ final class WALCheckpointer: @unchecked Sendable {
         do {
             if connection == nil {
                 var c = Configuration()
-                // The FULL step waits for the writer's commit to end (a slow one takes 0.1–0.3 s
-                // under load; giving up sooner let the WAL grow to 69 MB), then for readers of
-                // an older snapshot — holding the writer back meanwhile. At most ~0.3 s in all,
-                // then it gives up; the next wake-up tries again.
+                // A FULL step (the fallback) waits for the writer's commit to end (a slow one
+                // takes 0.1–0.3 s under load), then for readers of an older snapshot — holding
+                // the writer back meanwhile. At most ~0.3 s in all, then it gives up; the next
+                // wake-up tries again.
                 c.busyMode = .callback { tries in usleep(250); return tries < 1200 }
                 c.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 connection = try DatabaseQueue(path: path, configuration: c)
             }
+            var full = false
             let r = try connection!.writeWithoutTransaction { db in
-                _ = try db.checkpoint(.passive)
+                var r = try db.checkpoint(.passive)
+                var rounds = 1
+                while r.checkpointedFrameCount < r.walFrameCount && rounds < Self.passiveRounds {
+                    r = try db.checkpoint(.passive)
+                    rounds += 1
+                }
+                guard r.walFrameCount >= Self.fullAbove else { return r }
+                full = true
                 return try db.checkpoint(.full)
             }
-            cond.withLock { runs += 1; last = (r.walFrameCount, r.checkpointedFrameCount) }
+            cond.withLock {
+                runs += 1
+                if full { fulls += 1 }
+                last = (r.walFrameCount, r.checkpointedFrameCount)
+                copiedThrough = r.checkpointedFrameCount
+            }
         } catch {
             // Busy (a reader of an old snapshot, a backup) or an I/O error: the WAL keeps the
             // pages, and the next commit past the threshold wakes the thread again (the commits

@@ -48,7 +48,7 @@ import Testing
         }
         #expect(state.runs >= 1)
         #expect(state.failures == 0)
-        // The FULL step copied every page in the WAL when it ran.
+        // The checkpoint copied every page in the WAL when it ran.
         #expect(state.walFrames > 0 && state.copied == state.walFrames)
 
         // A checkpoint that copied everything lets the next commit start the WAL again from its
@@ -60,6 +60,44 @@ import Testing
         let count = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM dead_letters") }
         #expect(count == Int(commits + 1) * 4)
         #expect(try store.processedSeq() == commits + 1)
+    }
+
+    /// A writer that pauses: PASSIVE checkpoints copy the whole WAL, no FULL one holds the writer
+    /// back, and the next commit starts the WAL again all the same.
+    @Test func aWriterThatPausesIsNeverHeldBack() throws {
+        let (store, cleanUp) = try StoreWriterTests.freshStore(backgroundCheckpoints: true)
+        defer { cleanUp() }
+        let restartsAtStart = try Self.walRestarts(store.path)
+        // One commit past the threshold (2 KB dead letters, two to a page), then nothing.
+        var big = StoreBatch()
+        for i in 0..<Int(WALCheckpointer.threshold) * 5 / 2 {
+            big.deadLetters.append((receivedAt: Millis(i), topic: "t", reason: .unparsable, message: "m",
+                                    payload: [UInt8](repeating: UInt8(i % 251), count: 2000)))
+        }
+        try store.commit(big)
+        var state = store.walCheckpoints!
+        let deadline = Date().addingTimeInterval(20)
+        while state.runs == 0 && Date() < deadline {
+            usleep(10_000)
+            state = store.walCheckpoints!
+        }
+        #expect(state.runs == 1)
+        #expect(state.walFrames >= Int(WALCheckpointer.threshold) && state.copied == state.walFrames)
+        #expect(state.fulls == 0)
+        try store.commit([Self.batch(1)])
+        #expect(try Self.walRestarts(store.path) > restartsAtStart)
+    }
+
+    /// A WAL that did not start again after a checkpoint wakes the thread again only once it has
+    /// grown by a quarter of the threshold — not with every commit, which left the WAL no pause
+    /// to start again in (a checkpoint a commit, 14 a second, in the daemon benchmark).
+    @Test func aWALThatDidNotStartAgainWakesTheThreadOnlyOnceItGrew() {
+        let t = Int(WALCheckpointer.threshold), quarter = t / 4
+        #expect(WALCheckpointer.wakes(walPages: t, copiedThrough: 0))  // the first time past the threshold
+        #expect(!WALCheckpointer.wakes(walPages: t + 10, copiedThrough: t))
+        #expect(!WALCheckpointer.wakes(walPages: t + quarter - 1, copiedThrough: t))
+        #expect(WALCheckpointer.wakes(walPages: t + quarter, copiedThrough: t))
+        #expect(WALCheckpointer.wakes(walPages: t, copiedThrough: t + 500))  // started again, past the threshold again
     }
 
     @Test func aStoreWithoutThemCheckpointsInItsCommitsAsSQLiteDoes() throws {
