@@ -50,7 +50,7 @@ struct DaemonLoad: ParsableCommand {
             try c.start()
             counter = c
         }
-        let stored = try store.map { try Store(path: $0) }
+        let stored = try store.map { try Store(path: $0, readOnly: true) }  // an observer: no migration, no write (a baseline daemon keeps its schema)
         let baseSeq = try stored?.processedSeq() ?? 0
 
         // Latency: which trace position each alert came from, and when it was sent.
