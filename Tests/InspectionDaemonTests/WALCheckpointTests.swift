@@ -26,6 +26,17 @@ import Testing
         return header.count == 32 ? header[12..<16].reduce(0) { $0 << 8 | UInt32($1) } : 0
     }
 
+    /// The store's checkpoints once the first has run (or 20 s have passed).
+    static func firstCheckpoint(of store: Store) -> (runs: Int, fulls: Int, failures: Int, walFrames: Int, copied: Int) {
+        var state = store.walCheckpoints!
+        let deadline = Date().addingTimeInterval(20)
+        while state.runs == 0 && Date() < deadline {
+            usleep(10_000)
+            state = store.walCheckpoints!
+        }
+        return state
+    }
+
     @Test func theWALIsCheckpointedOffTheWriterAndStartsAgain() throws {
         let (store, cleanUp) = try StoreWriterTests.freshStore(backgroundCheckpoints: true)
         defer { cleanUp() }
@@ -40,12 +51,7 @@ import Testing
         // About 3 pages a commit: past the threshold half as much again.
         let commits = Int64(WALCheckpointer.threshold) / 2
         for seq in 1...commits { try store.commit([Self.batch(seq)]) }
-        var state = store.walCheckpoints!
-        let deadline = Date().addingTimeInterval(20)
-        while state.runs == 0 && Date() < deadline {
-            usleep(10_000)
-            state = store.walCheckpoints!
-        }
+        let state = Self.firstCheckpoint(of: store)
         #expect(state.runs >= 1)
         #expect(state.failures == 0)
         // The checkpoint copied every page in the WAL when it ran.
@@ -75,12 +81,7 @@ import Testing
                                     payload: [UInt8](repeating: UInt8(i % 251), count: 2000)))
         }
         try store.commit(big)
-        var state = store.walCheckpoints!
-        let deadline = Date().addingTimeInterval(20)
-        while state.runs == 0 && Date() < deadline {
-            usleep(10_000)
-            state = store.walCheckpoints!
-        }
+        let state = Self.firstCheckpoint(of: store)
         #expect(state.runs == 1)
         #expect(state.walFrames >= Int(WALCheckpointer.threshold) && state.copied == state.walFrames)
         #expect(state.fulls == 0)
