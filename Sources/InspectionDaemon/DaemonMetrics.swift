@@ -85,7 +85,7 @@ struct DaemonMetrics {
 
     mutating func state(queue: IngestQueue, journal: JournalFile, unpublished: Int, checkpointSeq seq: Int64,
                         writer: (items: Int, fullWaits: Int, commits: Int),
-                        wal: (runs: Int, fulls: Int, failures: Int, walFrames: Int, copied: Int)?) {
+                        wal: WALCheckpoints?) {
         queueDepth.record(queue.depth)
         writerDepth.record(writer.items)
         Self.advance(writerFull, to: writer.fullWaits, from: &lastWriterFull)

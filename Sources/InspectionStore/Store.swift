@@ -93,10 +93,8 @@ public final class Store: Sendable {
         walCheckpointer.stop()
     }
 
-    /// The background checkpoints so far (nil without them): runs, those that ended with a FULL
-    /// checkpoint (holding the writer back), failures, and the last one's WAL pages and pages
-    /// copied into the database file.
-    public var walCheckpoints: (runs: Int, fulls: Int, failures: Int, walFrames: Int, copied: Int)? { walCheckpointer?.state }
+    /// The background checkpoints so far (nil without them).
+    public var walCheckpoints: WALCheckpoints? { walCheckpointer?.state }
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -192,8 +190,9 @@ public final class Store: Sendable {
         m.registerMigration("v6: outbox rows without the payload") { db in
             // The payload is the alert's record, rebuilt from its row when it is published: a
             // copy of 2–3 KB an alert (one 4 KB page each, written again when marked published)
-            // doubled the WAL's pages under an alert burst. The unique index on alert_id goes too:
-            // an alert's row is inserted once (`insertAlert`), and its outbox row with it.
+            // and the unique index on alert_id were 23% of the WAL's pages under an alert burst.
+            // The index is not needed: an alert's row is inserted once (`insertAlert`), and its
+            // outbox row with it.
             try db.execute(sql: """
                 CREATE TABLE outbox_new (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,

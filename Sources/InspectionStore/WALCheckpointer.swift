@@ -19,6 +19,16 @@ import GRDBSQLite
 /// every PASSIVE one: under the benchmark's alert bursts it held the writer 0.1–0.4 s a time, one
 /// and a half times a second, and the alerts waited behind it. Left to three times the threshold,
 /// the WAL reached 14,555 pages once, and that checkpoint's writes slowed a commit to 1.6 s.
+/// What the background checkpoints did so far: how many ran, how many of those ended with a FULL
+/// checkpoint (holding the writer back), how many failed; the last one's WAL pages and pages copied.
+public struct WALCheckpoints: Sendable, Equatable {
+    public var runs = 0
+    public var fulls = 0
+    public var failures = 0
+    public var walFrames = 0
+    public var copied = 0
+}
+
 final class WALCheckpointer: @unchecked Sendable {
     /// WAL pages that wake the thread: 16 MiB, four times SQLite's automatic threshold (fewer,
     /// longer checkpoints: each syncs the WAL and the database file).
@@ -37,13 +47,8 @@ final class WALCheckpointer: @unchecked Sendable {
     private var stopping = false
     private var finished = false
     private var connection: DatabaseQueue?
-    /// Checkpoints run, and the last one's WAL pages and pages copied (for tests and metrics).
-    private var runs = 0
-    private var fulls = 0
-    private var failures = 0
-    private var last: (walFrames: Int, copied: Int) = (0, 0)
-    /// The WAL pages the last checkpoint found copied (or copied).
-    private var copiedThrough = 0
+    /// For tests and metrics; `copied` also decides when the next commit wakes the thread.
+    private var done = WALCheckpoints()
 
     init(path: String) {
         self.path = path
@@ -71,7 +76,7 @@ final class WALCheckpointer: @unchecked Sendable {
     /// the threshold since the last checkpoint.
     func committed(walPages: Int) {
         cond.withLock {
-            guard !wanted, Self.wakes(walPages: walPages, copiedThrough: copiedThrough) else { return }
+            guard !wanted, Self.wakes(walPages: walPages, copiedThrough: done.copied) else { return }
             wanted = true
             cond.signal()
         }
@@ -84,11 +89,7 @@ final class WALCheckpointer: @unchecked Sendable {
         walPages < copiedThrough || walPages >= copiedThrough + Int(threshold) / 4
     }
 
-    /// Checkpoints run, those that ended with a FULL one, and those that failed so far; the last
-    /// one's WAL pages and pages copied.
-    var state: (runs: Int, fulls: Int, failures: Int, walFrames: Int, copied: Int) {
-        cond.withLock { (runs, fulls, failures, last.walFrames, last.copied) }
-    }
+    var state: WALCheckpoints { cond.withLock { done } }
 
     /// Ends the thread (after the checkpoint running now, if any).
     func stop() {
@@ -125,29 +126,27 @@ final class WALCheckpointer: @unchecked Sendable {
                 c.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 connection = try DatabaseQueue(path: path, configuration: c)
             }
-            var full = false
-            let r = try connection!.writeWithoutTransaction { db in
+            let (r, full) = try connection!.writeWithoutTransaction { db in
                 var r = try db.checkpoint(.passive)
                 var rounds = 1
                 while r.checkpointedFrameCount < r.walFrameCount && rounds < Self.passiveRounds {
                     r = try db.checkpoint(.passive)
                     rounds += 1
                 }
-                guard r.walFrameCount >= Self.fullAbove else { return r }
-                full = true
-                return try db.checkpoint(.full)
+                guard r.walFrameCount >= Self.fullAbove else { return (r, false) }
+                return (try db.checkpoint(.full), true)
             }
             cond.withLock {
-                runs += 1
-                if full { fulls += 1 }
-                last = (r.walFrameCount, r.checkpointedFrameCount)
-                copiedThrough = r.checkpointedFrameCount
+                done.runs += 1
+                if full { done.fulls += 1 }
+                done.walFrames = r.walFrameCount
+                done.copied = r.checkpointedFrameCount
             }
         } catch {
             // Busy (a reader of an old snapshot, a backup) or an I/O error: the WAL keeps the
             // pages, and the next commit past the threshold wakes the thread again (the commits
             // themselves are unaffected; a store that cannot write fails there, where it is reported).
-            cond.withLock { failures += 1 }
+            cond.withLock { done.failures += 1 }
         }
     }
 }

@@ -27,7 +27,7 @@ import Testing
     }
 
     /// The store's checkpoints once the first has run (or 20 s have passed).
-    static func firstCheckpoint(of store: Store) -> (runs: Int, fulls: Int, failures: Int, walFrames: Int, copied: Int) {
+    static func firstCheckpoint(of store: Store) -> WALCheckpoints {
         var state = store.walCheckpoints!
         let deadline = Date().addingTimeInterval(20)
         while state.runs == 0 && Date() < deadline {
