@@ -2,7 +2,7 @@ import Foundation
 
 /// A real mosquitto broker on a free loopback port, in a temporary folder, for one test.
 public final class TestBroker: @unchecked Sendable {
-    public let port: Int32
+    public private(set) var port: Int32 = 0
     public let dir: URL
     private var pid: pid_t = 0
     private let extraConfig: String
@@ -11,13 +11,20 @@ public final class TestBroker: @unchecked Sendable {
     private let maxQueued: Int
 
     public init(extraConfig: String = "allow_anonymous true\n", maxQueued: Int = 1_000_000) throws {
-        port = try Self.freePort()
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         self.extraConfig = extraConfig
         self.maxQueued = maxQueued
-        try start()
+        // A port free a moment ago can be taken before the broker binds it (another test's
+        // outgoing connection gets its local port from the same range): the broker then exits,
+        // and another port is tried.
+        for attempt in 1...5 {
+            port = try Self.freePort()
+            do { try start(); return } catch BrokerError.exited where attempt < 5 { continue }
+        }
     }
+
+    enum BrokerError: Error { case exited }
 
     static var executable: String {
         ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"].first {
@@ -64,6 +71,11 @@ public final class TestBroker: @unchecked Sendable {
     private func waitUntilListening() throws {
         for _ in 0..<200 {
             if Self.canConnect(port) { return }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {  // it could not listen (the port was taken)
+                pid = 0
+                throw BrokerError.exited
+            }
             usleep(25_000)
         }
         throw NSError(domain: "TestBroker", code: 1, userInfo: [NSLocalizedDescriptionKey: "broker did not listen on \(port)"])
