@@ -1,4 +1,5 @@
 import Foundation
+import InspectionCore
 import InspectionStore
 
 /// The store's stage of the pipeline, on a thread of its own: the engine's thread hands over each
@@ -14,7 +15,8 @@ import InspectionStore
 /// head are tried again every second, the engine's thread waits in `submit`, and new messages wait
 /// in the journal (the ingest queue spills). `afterCommit` items
 /// run in the same order, once everything submitted before them is committed (a checkpoint
-/// follows the outputs it covers).
+/// follows the outputs it covers). The positions of open visits wait here (`EvidenceBuffer`) and
+/// are written when the visit closes, within 5 s, and before an `afterCommit` item.
 final class StoreWriter: @unchecked Sendable {
     enum Item {
         case batch(StoreBatch)
@@ -44,6 +46,8 @@ final class StoreWriter: @unchecked Sendable {
     /// Transactions that committed batches.
     private var commits = 0
     private var finished = false
+    /// The positions of open visits, written together (this thread's only).
+    private var evidence = EvidenceBuffer()
 
     /// `committed`: called on this thread after each batch is in the store. `idle`: called after
     /// that, and at least every 0.2 s (the outbox is published from here).
@@ -81,10 +85,12 @@ final class StoreWriter: @unchecked Sendable {
         return true
     }
 
-    /// Waits until everything submitted is committed (before a task change reads the store, or
-    /// a checkpoint is taken on the caller's thread). False if the writer gave up.
+    /// Waits until everything submitted is committed, the positions of open visits too (before a
+    /// task change reads the store, or a checkpoint is taken on the caller's thread). False if the
+    /// writer gave up.
     @discardableResult
     func drain() -> Bool {
+        guard afterCommit({}) else { return false }  // it writes the positions waiting
         cond.lock()
         defer { cond.unlock() }
         while !items.isEmpty && !abandoned { cond.wait() }
@@ -133,12 +139,23 @@ final class StoreWriter: @unchecked Sendable {
             let head = items.first
             let done = items.isEmpty && ending
             cond.unlock()
-            if done { break }
-            switch head {
-            case .batch:
-                do {
+            if done {
+                // The positions still waiting; if the store cannot take them, the journal has them.
+                do { try flushEvidence() } catch {
+                    faults.failed(.store, error, consequence: "the positions of open visits are not stored; the journal has them")
+                }
+                break
+            }
+            do {
+                switch head {
+                case .batch:
+                    let now = Self.monotonicMillis()
+                    let plan = evidence.plan(batches, now: now)
+                    // The batches as written: the evidence this transaction takes, in the last.
+                    var writing = batches.map { b -> StoreBatch in var w = b; w.evidence = []; return w }
+                    writing[writing.count - 1].evidence = plan.write
                     // Alerts beyond the head group, or a head group of many rows: the alerts first.
-                    let alertsFirst = !alertBatches.isEmpty && (scanEnd > batches.count || Self.commitsInTwo(batches))
+                    let alertsFirst = !alertBatches.isEmpty && (scanEnd > batches.count || Self.commitsInTwo(writing))
                     if alertsFirst {
                         try store.commitAlerts(alertBatches)
                         cond.withLock { alertsStoredThrough = max(alertsStoredThrough, scanEnd) }
@@ -146,24 +163,22 @@ final class StoreWriter: @unchecked Sendable {
                     }
                     // The head group, without the alerts already in the store.
                     let stored = alertsFirst ? scanEnd : covered
-                    try store.commit(batches.enumerated().map { i, b in
-                        guard i < stored, !b.alerts.isEmpty else { return b }
-                        var rest = b
-                        rest.alerts = []
-                        return rest
-                    })
+                    for i in writing.indices where i < stored { writing[i].alerts = [] }
+                    try store.commit(writing)
+                    evidence.apply(plan, now: now)
                     if batches.contains(where: { !$0.isEmpty }) { faults.recovered(.store) }  // an empty batch writes nothing: it proves nothing
                     for b in batches { committed(b) }
-                } catch {
-                    faults.failed(.store, error, consequence: "visits and alerts wait in memory; new messages wait in the journal")
-                    if cond.withLock({ stopRequested }) { giveUp(); return }
-                    Thread.sleep(forTimeInterval: 1)
-                    continue  // the same batches again
+                case .afterCommit(let body):
+                    try flushEvidence()  // what follows (a checkpoint) covers the positions waiting
+                    body()
+                case nil:
+                    if evidence.due(now: Self.monotonicMillis()) { try flushEvidence() }
                 }
-            case .afterCommit(let body):
-                body()
-            case nil:
-                break
+            } catch {
+                faults.failed(.store, error, consequence: "visits and alerts wait in memory; new messages wait in the journal")
+                if cond.withLock({ stopRequested }) { giveUp(); return }
+                Thread.sleep(forTimeInterval: 1)
+                continue  // the same items again
             }
             if head != nil {
                 // They leave the queue only once done.
@@ -186,6 +201,19 @@ final class StoreWriter: @unchecked Sendable {
     static let alertsFirstAbove = 100
     /// Queued items whose alerts one alerts-first transaction takes at most.
     static let alertScanLimit = 256
+
+    /// Writes all the positions waiting (`EvidenceBuffer`), in a transaction of their own.
+    private func flushEvidence() throws {
+        guard !evidence.isEmpty else { return }
+        let now = Self.monotonicMillis()
+        let plan = evidence.plan([], now: now, everything: true)
+        var b = StoreBatch()
+        b.evidence = plan.write
+        try store.commit([b])
+        evidence.apply(plan, now: now)
+    }
+
+    static func monotonicMillis() -> Millis { Millis(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
 
     static func commitsInTwo(_ batches: [StoreBatch]) -> Bool {
         var alerts = 0, others = 0

@@ -117,7 +117,9 @@ import Testing
             if let end = v.end { #expect(end == replayed[v.visitId]?.end) }  // a stay still open live is closed by the end of a replay
         }
         #expect(try store.alertKeys().map(\.alertId) == replay.alerts.map(\.alertId))
-        // Evidence: the positions that make each visit, from its first to its last.
+        // Evidence: the positions that make each visit, from its first to its last (those of a
+        // visit still open are written within 5 s: `EvidenceBuffer`).
+        _ = eventually(10) { stored.allSatisfy { v in (try? store.evidence(visitId: v.visitId).count) == v.points } }
         for v in stored {
             let e = try store.evidence(visitId: v.visitId)
             #expect(e.count == v.points, "\(v.visitId)")
