@@ -73,15 +73,18 @@ struct DaemonLoad: ParsableCommand {
             s.port = port
             s.clientId = "bench-office-\(getpid())"
             s.cleanSession = true
+            // The callback only notes the arrival and the four fields it needs (the record's
+            // top-level fields come before its `detail`): parsing each 2–3 KB alert with
+            // JSONSerialization here delayed the alerts behind it in a burst of hundreds, and
+            // that is the subscriber's time, not the daemon's.
             let c = try MQTTClient(settings: s, onMessage: { m in
                 let now = Date().timeIntervalSince1970
-                guard let o = try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any],
-                      let v = o["vehicle_id"] as? String, let at = (o["at"] as? String).flatMap(Timestamp.parseRFC3339) else { return }
-                let kind = o["kind"] as? String ?? ""
+                guard let v = Self.field("vehicle_id", in: m.payload), let at = Self.field("at", in: m.payload).flatMap(Timestamp.parseRFC3339) else { return }
+                let kind = Self.field("kind", in: m.payload) ?? "", alertId = Self.field("alert_id", in: m.payload) ?? ""
                 lock.withLock {
                     if let k = st.find(v, at), st.sentAt[k] > 0 {
                         st.latencies.append(now - st.sentAt[k])
-                        st.timeline.append((st.sentAt[k], now - st.sentAt[k], kind))
+                        st.timeline.append((st.sentAt[k], now - st.sentAt[k], kind, alertId))
                     }
                 }
             })
@@ -147,12 +150,30 @@ struct DaemonLoad: ParsableCommand {
             print(String(format: "alert latency over %d alerts: p50 %.1f ms, p99 %.1f ms, max %.1f ms", l.count, q(0.5), q(0.99), (l.last ?? .nan) * 1000))
             if let latencyOut {
                 let rows = lock.withLock { st.timeline }.sorted { $0.sentAt < $1.sentAt }
-                let text = "sent_s,latency_ms,kind\n" + rows.map { String(format: "%.3f,%.1f,%@", $0.sentAt - start, $0.latency * 1000, $0.kind) }.joined(separator: "\n") + "\n"
+                let text = "sent_s,latency_ms,kind,alert_id,arrived\n" + rows.map {
+                    String(format: "%.3f,%.1f,%@,%@,%.6f", $0.sentAt - start, $0.latency * 1000, $0.kind, $0.alertId, $0.sentAt + $0.latency)
+                }.joined(separator: "\n") + "\n"
                 try Data(text.utf8).write(to: URL(fileURLWithPath: latencyOut))
             }
         }
         counter?.stop()
         alertsClient?.stop()
+    }
+
+    /// The string value of the first `"key":"…"` in a JSON record written without spaces, or nil.
+    static func field(_ key: String, in b: [UInt8]) -> String? {
+        let pattern = Array("\"\(key)\":\"".utf8)
+        guard b.count > pattern.count else { return nil }
+        var i = 0
+        while i + pattern.count <= b.count {
+            if b[i] == pattern[0] && b[i..<i + pattern.count].elementsEqual(pattern) {
+                let start = i + pattern.count
+                guard let end = b[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+                return String(decoding: b[start..<end], as: UTF8.self)
+            }
+            i += 1
+        }
+        return nil
     }
 }
 
@@ -164,5 +185,5 @@ final class LoadState: @unchecked Sendable {
     var sentAt: [Double] = []
     var find: (String, Millis) -> Int? = { _, _ in nil }
     var latencies: [Double] = []
-    var timeline: [(sentAt: Double, latency: Double, kind: String)] = []
+    var timeline: [(sentAt: Double, latency: Double, kind: String, alertId: String)] = []
 }
