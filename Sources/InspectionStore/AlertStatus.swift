@@ -64,12 +64,18 @@ extension Store {
         try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE alert_id = ?", arguments: [id]).map(Self.alert) }
     }
 
+    /// The alert's status changes, oldest first, its opening included (empty for an unknown id).
     public func alertHistory(id: String) async throws -> [StatusChange] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM alert_status WHERE alert_id = ? ORDER BY id", arguments: [id]).map {
+            guard let at = try Millis.fetchOne(db, sql: "SELECT at FROM alerts WHERE alert_id = ?", arguments: [id]) else { return [] }
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM alert_status WHERE alert_id = ? ORDER BY id", arguments: [id]).map {
                 StatusChange(alertId: $0["alert_id"], at: $0["at"], status: AlertStatus(rawValue: $0["status"]) ?? .open,
                              actor: $0["actor"], note: $0["note"])
             }
+            // An opening by the engine at the alert's own time has no row (`insertAlert`); stores
+            // written before that have one.
+            if rows.first?.status == .open { return rows }
+            return [StatusChange(alertId: id, at: at, status: .open, actor: "engine", note: nil)] + rows
         }
     }
 

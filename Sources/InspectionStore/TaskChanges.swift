@@ -139,9 +139,20 @@ extension Store {
             """).execute(arguments: [a.alertId, a.kind.rawValue, a.severity.rawValue, a.at, a.enterpriseId, a.siteId, a.agencyId,
                              a.vehicleId, a.visitId, a.taskId, a.detail.serialized])
         guard db.changesCount > 0 else { return false }
-        try db.cachedStatement(sql: "INSERT INTO alert_status (alert_id, at, status, actor, note) VALUES (?, ?, 'open', ?, ?)")
-            .execute(arguments: [a.alertId, at, actor, note])
+        // Raised by the engine at the alert's own time, with no note: that first status is the
+        // alert itself (`alertHistory` shows it), not a row: a row an alert and its index on the
+        // random alert id were pages of every alert burst.
+        if !Self.openingImplied(a, actor: actor, note: note, at: at) {
+            try db.cachedStatement(sql: "INSERT INTO alert_status (alert_id, at, status, actor, note) VALUES (?, ?, 'open', ?, ?)")
+                .execute(arguments: [a.alertId, at, actor, note])
+        }
         try db.cachedStatement(sql: "INSERT INTO outbox (alert_id, topic) VALUES (?, ?)").execute(arguments: [a.alertId, topic])
         return true
+    }
+
+    /// Whether an alert's opening is the one every alert has unless a row says otherwise: by the
+    /// engine, at the alert's time, without a note.
+    static func openingImplied(_ a: AlertRecord, actor: String, note: String?, at: Millis) -> Bool {
+        actor == "engine" && note == nil && at == a.at
     }
 }

@@ -136,7 +136,7 @@ import Testing
     /// A burst's alerts are in the outbox (and handed to the publisher) before its visits and
     /// their evidence are written; a crash between the two steps doubles nothing when the journal
     /// brings the batch again.
-    @Test func aBurstsAlertsGoFirstAndComingAgainDoublesNothing() throws {
+    @Test func aBurstsAlertsGoFirstAndComingAgainDoublesNothing() async throws {
         let (store, cleanUp) = try Self.freshStore()
         defer { cleanUp() }
         let (writer, sight) = Self.writerWatchingTheOutbox(store)
@@ -157,14 +157,13 @@ import Testing
         try store.commit([burst])
         #expect(try store.alertKeys().count == 20)
         #expect(try store.unpublishedCount() == 20)
-        let history = try DatabaseQueue(path: store.path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM alert_status") }
-        #expect(history == 20)
+        for i in 0..<20 { #expect(try await store.alertHistory(id: "a-\(i)").map(\.status) == [.open]) }
         #expect(try store.visits().count == 20)
     }
 
     /// Alerts waiting behind other work (a batch of many rows, a checkpoint) go ahead of it, once:
     /// their batch is committed later without them.
-    @Test func alertsQueuedBehindOtherWorkGoAheadOfIt() throws {
+    @Test func alertsQueuedBehindOtherWorkGoAheadOfIt() async throws {
         let (store, cleanUp) = try Self.freshStore()
         defer { cleanUp() }
         let (writer, sight) = Self.writerWatchingTheOutbox(store)
@@ -184,8 +183,30 @@ import Testing
         sight.lock.withLock { #expect(sight.visitsWhenOutboxFirstHadAlerts == 0) }
         #expect(try store.visits().count == 11)
         #expect(try store.alertKeys().count == 1)
-        let history = try DatabaseQueue(path: store.path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM alert_status") }
-        #expect(history == 1)
+        #expect(try await store.alertHistory(id: "a-0").map(\.status) == [.open])
+        #expect(try store.unpublishedCount() == 1)
         #expect(try store.processedSeq() == 2)
+    }
+
+    /// The engine's opening of an alert is not a row but shows in the history all the same, once,
+    /// whether implied or (as stores before it wrote) stored.
+    @Test func anAlertsOpeningIsInItsHistoryOnceImpliedOrStored() async throws {
+        let (store, cleanUp) = try Self.freshStore()
+        defer { cleanUp() }
+        let burst = Self.burst(1, 2)
+        try store.commit([burst])
+        #expect(try store.count("alert_status") == 0)
+        let at = burst.alerts[0].record.at
+        let opening = try await store.alertHistory(id: "a-0")
+        #expect(opening.map(\.status) == [.open] && opening.map(\.at) == [at] && opening.map(\.actor) == ["engine"] && opening[0].note == nil)
+        guard case .changed = try await store.changeStatus(alertId: "a-0", to: .acknowledged, actor: "office", note: "seen", at: at + 60_000) else {
+            Issue.record("not acknowledged"); return
+        }
+        #expect(try await store.alertHistory(id: "a-0").map(\.status) == [.open, .acknowledged])
+        try await DatabaseQueue(path: store.path).write {
+            try $0.execute(sql: "INSERT INTO alert_status (alert_id, at, status, actor, note) VALUES ('a-1', ?, 'open', 'engine', NULL)", arguments: [at])
+        }
+        #expect(try await store.alertHistory(id: "a-1").map(\.status) == [.open])
+        #expect(try await store.alertHistory(id: "no-such-alert").isEmpty)
     }
 }

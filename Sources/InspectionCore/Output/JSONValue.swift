@@ -57,7 +57,17 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    public var serialized: String { String(decoding: bytes, as: UTF8.self) }
+    public var serialized: String {
+        if case .raw(let s) = self { return s }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The same JSON as text written once (`.raw`): serialized here, so that whoever writes it
+    /// later — the store, a publisher — copies it instead.
+    public var asRaw: JSONValue {
+        if case .raw = self { return self }
+        return .raw(serialized)
+    }
 
     /// The JSON text as UTF-8 (a message's payload).
     public var bytes: [UInt8] {
