@@ -44,7 +44,7 @@ struct EvidenceBuffer {
         var p = Plan()
         var incoming = 0
         for b in batches { for e in b.evidence { incoming += e.fixes.count } }
-        p.everything = all || count + incoming > limit || (since.map { now - $0 >= flushAfter } ?? false)
+        p.everything = all || count + incoming > limit || due(now: now)
         if p.everything {
             p.write = waiting.map { ($0.key, $0.value) }
             for b in batches { p.write += b.evidence }
@@ -77,7 +77,7 @@ struct EvidenceBuffer {
         if count == 0 { since = nil } else if since == nil { since = now }
     }
 
-    /// Something waits that `plan` at `now` would write whole, with no batch.
+    /// The positions waiting have waited `flushAfter`: the next transaction writes them all.
     func due(now: Millis) -> Bool { since.map { now - $0 >= flushAfter } ?? false }
 
     var isEmpty: Bool { count == 0 }

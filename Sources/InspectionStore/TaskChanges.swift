@@ -140,8 +140,8 @@ extension Store {
                              a.vehicleId, a.visitId, a.taskId, a.detail.serialized])
         guard db.changesCount > 0 else { return false }
         // Raised by the engine at the alert's own time, with no note: that first status is the
-        // alert itself (`alertHistory` shows it), not a row: a row an alert and its index on the
-        // random alert id were pages of every alert burst.
+        // alert itself (`alertHistory` shows it), not a row. A row for every alert, with an entry
+        // in an index on the random alert id, was pages written in every alert burst.
         if !Self.openingImplied(a, actor: actor, note: note, at: at) {
             try db.cachedStatement(sql: "INSERT INTO alert_status (alert_id, at, status, actor, note) VALUES (?, ?, 'open', ?, ?)")
                 .execute(arguments: [a.alertId, at, actor, note])

@@ -2,6 +2,16 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
+/// What the background checkpoints did so far: how many ran, how many of those ended with a FULL
+/// checkpoint (holding the writer back), how many failed; the last one's WAL pages and pages copied.
+public struct WALCheckpoints: Sendable, Equatable {
+    public var runs = 0
+    public var fulls = 0
+    public var failures = 0
+    public var walFrames = 0
+    public var copied = 0
+}
+
 /// WAL checkpoints on a thread and a connection of their own, so that no commit copies the WAL.
 ///
 /// SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1,000 pages: that
@@ -19,16 +29,6 @@ import GRDBSQLite
 /// every PASSIVE one: under the benchmark's alert bursts it held the writer 0.1–0.4 s a time, one
 /// and a half times a second, and the alerts waited behind it. Left to three times the threshold,
 /// the WAL reached 14,555 pages once, and that checkpoint's writes slowed a commit to 1.6 s.
-/// What the background checkpoints did so far: how many ran, how many of those ended with a FULL
-/// checkpoint (holding the writer back), how many failed; the last one's WAL pages and pages copied.
-public struct WALCheckpoints: Sendable, Equatable {
-    public var runs = 0
-    public var fulls = 0
-    public var failures = 0
-    public var walFrames = 0
-    public var copied = 0
-}
-
 final class WALCheckpointer: @unchecked Sendable {
     /// WAL pages that wake the thread: 16 MiB, four times SQLite's automatic threshold (fewer,
     /// longer checkpoints: each syncs the WAL and the database file).
