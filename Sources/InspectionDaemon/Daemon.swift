@@ -244,9 +244,9 @@ public final class Daemon: @unchecked Sendable {
         let writer = StoreWriter(store: store, faults: faults, committed: { batch in
             feed.publish(batch.alerts.map { .alert($0.record) })
             DaemonMetrics.committed(batch, now: Millis(Date().timeIntervalSince1970 * 1000))
-        }, idle: {
+        }, idle: { fresh in
             guard !stopping.get() else { outbox.markAcknowledged(); return }
-            outbox.publish { entry throws(MQTTError) in try client.publish(topic: entry.topic, payload: entry.payload, qos: 1) }
+            outbox.publish(fresh: fresh) { entry throws(MQTTError) in try client.publish(topic: entry.topic, payload: entry.payload, qos: 1) }
         })
         writerRef.set(writer)
 

@@ -29,7 +29,7 @@ final class StoreWriter: @unchecked Sendable {
     private let store: Store
     private let faults: Faults
     private let committed: (StoreBatch) -> Void
-    private let idle: () -> Void
+    private let idle: ([OutboxEntry]) -> Void
     private let cond = NSCondition()
     private var items: [Item] = []
     /// The daemon is stopping: a batch the store cannot take is given up (it is in the journal).
@@ -50,9 +50,10 @@ final class StoreWriter: @unchecked Sendable {
     private var evidence = EvidenceBuffer()
 
     /// `committed`: called on this thread after each batch is in the store. `idle`: called after
-    /// that, and at least every 0.2 s (the outbox is published from here).
+    /// that, and at least every 0.2 s (the outbox is published from here), with the outbox rows
+    /// of the alerts just committed (`Store.commit`), in id order.
     init(store: Store, faults: Faults, capacity: Int = 32, committed: @escaping (StoreBatch) -> Void,
-         idle: @escaping () -> Void) {
+         idle: @escaping ([OutboxEntry]) -> Void) {
         self.store = store
         self.faults = faults
         self.capacity = capacity
@@ -146,6 +147,8 @@ final class StoreWriter: @unchecked Sendable {
                 }
                 break
             }
+            // The outbox rows of the alerts this pass committed: handed to the broker from memory.
+            var fresh: [OutboxEntry] = []
             do {
                 switch head {
                 case .batch:
@@ -157,14 +160,14 @@ final class StoreWriter: @unchecked Sendable {
                     // Alerts beyond the head group, or a head group of many rows: the alerts first.
                     let alertsFirst = !alertBatches.isEmpty && (scanEnd > batches.count || Self.commitsInTwo(writing))
                     if alertsFirst {
-                        try store.commitAlerts(alertBatches)
+                        let committedFirst = try store.commitAlerts(alertBatches)
                         cond.withLock { alertsStoredThrough = max(alertsStoredThrough, scanEnd) }
-                        idle()  // the alerts to the broker now
+                        idle(committedFirst)  // the alerts to the broker now
                     }
                     // The head group, without the alerts already in the store.
                     let stored = alertsFirst ? scanEnd : covered
                     for i in writing.indices where i < stored { writing[i].alerts = [] }
-                    try store.commit(writing)
+                    fresh = try store.commit(writing)
                     evidence.apply(plan, now: now)
                     if batches.contains(where: { !$0.isEmpty }) { faults.recovered(.store) }  // an empty batch writes nothing: it proves nothing
                     for b in batches { committed(b) }
@@ -190,7 +193,7 @@ final class StoreWriter: @unchecked Sendable {
                     cond.broadcast()
                 }
             }
-            idle()
+            idle(fresh)
         }
         cond.withLock { finished = true; cond.broadcast() }
     }

@@ -278,15 +278,21 @@ public final class Store: Sendable {
     /// Writes a batch in one transaction. Visits are upserted (an open visit later closes),
     /// alerts and their outbox rows are inserted once: the same alert id again is ignored, so
     /// processing the journal again after a restart doubles nothing.
-    public func commit(_ b: StoreBatch) throws { try commit([b]) }
+    @discardableResult
+    public func commit(_ b: StoreBatch) throws -> [OutboxEntry] { try commit([b]) }
 
     /// Writes batches in order, in one transaction (a group commit: a writer that fell behind
-    /// catches up with fewer, larger transactions).
-    public func commit(_ batches: [StoreBatch]) throws {
-        guard batches.contains(where: { !$0.isEmpty }) else { return }
-        try pool.write { db in
-            for b in batches where !b.isEmpty { try Self.write(b, deadLetterLimit: deadLetterLimit, db) }
+    /// catches up with fewer, larger transactions). Returns the outbox rows of the alerts it
+    /// inserted, in id order, as `unpublished` would read them back.
+    @discardableResult
+    public func commit(_ batches: [StoreBatch]) throws -> [OutboxEntry] {
+        guard batches.contains(where: { !$0.isEmpty }) else { return [] }
+        let inserted = try pool.write { db in
+            var inserted: [(Int64, AlertRecord, String)] = []
+            for b in batches where !b.isEmpty { try Self.write(b, deadLetterLimit: deadLetterLimit, alerts: &inserted, db) }
+            return inserted
         }
+        return Self.outboxEntries(inserted)
     }
 
     /// The alerts of `batches` (with their status and outbox rows), in a transaction of their own:
@@ -295,19 +301,34 @@ public final class Store: Sendable {
     /// second step commits the batches without their alerts. A crash between the two loses
     /// nothing: the journal is processed again from the last processed sequence (written by the
     /// second step), the alerts come again with the same ids and are not inserted twice.
-    public func commitAlerts(_ batches: [StoreBatch]) throws {
-        guard batches.contains(where: { !$0.alerts.isEmpty }) else { return }
-        try pool.write { db in
-            for b in batches { try Self.insertAlerts(of: b, db) }
+    @discardableResult
+    public func commitAlerts(_ batches: [StoreBatch]) throws -> [OutboxEntry] {
+        guard batches.contains(where: { !$0.alerts.isEmpty }) else { return [] }
+        let inserted = try pool.write { db in
+            var inserted: [(Int64, AlertRecord, String)] = []
+            for b in batches { try Self.insertAlerts(of: b, into: &inserted, db) }
+            return inserted
+        }
+        return Self.outboxEntries(inserted)
+    }
+
+    /// A batch's alerts, raised by the engine (with their status and outbox rows); those inserted
+    /// (not there already: a journal processed again) with their outbox row's id.
+    private static func insertAlerts(of b: StoreBatch, into inserted: inout [(Int64, AlertRecord, String)], _ db: Database) throws {
+        for (a, topic, _) in b.alerts {
+            if try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db) {
+                inserted.append((db.lastInsertedRowID, a, topic))  // the outbox row, inserted last
+            }
         }
     }
 
-    /// A batch's alerts, raised by the engine (with their status and outbox rows).
-    private static func insertAlerts(of b: StoreBatch, _ db: Database) throws {
-        for (a, topic, _) in b.alerts { try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db) }
+    /// Outbox rows as `unpublished` reads them, from the records in memory: the payload is the
+    /// record's JSON, as the stored row gives it back (built after the commit, not inside it).
+    private static func outboxEntries(_ inserted: [(Int64, AlertRecord, String)]) -> [OutboxEntry] {
+        inserted.map { OutboxEntry(id: $0.0, alertId: $0.1.alertId, topic: $0.2, payload: $0.1.json.bytes) }
     }
 
-    private static func write(_ b: StoreBatch, deadLetterLimit: Int, _ db: Database) throws {
+    private static func write(_ b: StoreBatch, deadLetterLimit: Int, alerts inserted: inout [(Int64, AlertRecord, String)], _ db: Database) throws {
         for v in b.visits {
             try db.cachedStatement(sql: """
                 INSERT INTO visits (visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, "end", points, task_id, occasion_id, opened_at)
@@ -316,7 +337,7 @@ public final class Store: Sendable {
                 """).execute(arguments: [v.visitId, v.vehicleId, v.agencyId, v.siteId, v.enterpriseId, v.start, v.end, v.points,
                                  v.taskId, v.occasionId, v.openedAt])
         }
-        try insertAlerts(of: b, db)
+        try insertAlerts(of: b, into: &inserted, db)
         if !b.evidence.isEmpty {
             // Idempotent: the journal after a checkpoint may be processed again after a restart.
             // The most numerous rows: bound with SQLite's own calls (GRDB's per-row argument arrays

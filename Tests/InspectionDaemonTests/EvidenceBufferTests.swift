@@ -77,7 +77,7 @@ import Testing
     @Test func theWriterStoresWaitingPositionsWithTheCloseAndBeforeWhatFollows() throws {
         let (store, cleanUp) = try StoreWriterTests.freshStore()
         defer { cleanUp() }
-        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { _ in }, idle: {})
+        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { _ in }, idle: { _ in })
         var first = Self.batch(visits: [Self.visit("v1"), Self.visit("v2")], evidence: [("v1", Self.fixes(0, 3)), ("v2", Self.fixes(0, 3))])
         first.processedSeq = 1
         #expect(writer.submit(first))

@@ -53,8 +53,8 @@ import Testing
         #expect(broker.handed == ["a-1", "a-2", "a-3", "a-4", "a-5"])
         #expect(outbox.handedThrough == 5)
         #expect(try store.unpublished().count == 5)
-        // Acknowledged: marked published with the next read. a-6 is acknowledged before `send`
-        // returns its message id, as libmosquitto may do.
+        // Acknowledged: marked published once the call has handed over what is new. a-6 is
+        // acknowledged before `send` returns its message id, as libmosquitto may do.
         for id in ["a-1", "a-2", "a-4"] { outbox.acknowledged(broker.mids[id]!) }
         try store.commit(Self.batch(6...6))
         outbox.publish { e throws(MQTTError) in
@@ -62,8 +62,8 @@ import Testing
             outbox.acknowledged(mid)
             return mid
         }
-        #expect(try store.unpublished().map(\.alertId) == ["a-3", "a-5", "a-6"])
-        outbox.publish(send: broker.send)
+        #expect(try store.unpublished().map(\.alertId) == ["a-3", "a-5"])
+        outbox.publish(send: broker.send)  // nothing new, nothing acknowledged
         #expect(try store.unpublished().map(\.alertId) == ["a-3", "a-5"])
         #expect(broker.handed == ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6"])
         for id in ["a-3", "a-5"] { outbox.acknowledged(broker.mids[id]!) }
@@ -93,6 +93,53 @@ import Testing
         outbox.publish(send: broker.send)
         #expect(try store.unpublished().isEmpty)
         #expect(broker.handed.count == 5)
+    }
+
+    /// A commit gives back the outbox rows of the alerts it inserted, byte for byte as the outbox
+    /// reads them; handed over from memory when they follow what was handed over, read from the
+    /// store when rows came between (a task change's alerts): each row once, in id order.
+    @Test func rowsJustCommittedAreHandedOverFromMemoryOrReadAfterAGap() throws {
+        let (store, cleanUp) = try StoreWriterTests.freshStore()
+        defer { cleanUp() }
+        let outbox = OutboxPublisher(store: store, faults: Faults(logger: Logger(label: "test")))
+        let broker = Broker()
+        let first = try store.commit(Self.batch(1...2))
+        #expect(first == (try store.unpublished()))
+        outbox.publish(fresh: first, send: broker.send)
+        let second = try store.commit(Self.batch(3...4))
+        #expect(second.map(\.alertId) == ["a-3", "a-4"] && second.map(\.id) == [3, 4])
+        #expect(second == (try store.unpublished(after: 2)))
+        outbox.publish(fresh: second, send: broker.send)
+        #expect(broker.handed == ["a-1", "a-2", "a-3", "a-4"])
+        // a-5 committed by someone else (its rows not given to the publisher), then a-6.
+        try store.commit(Self.batch(5...5))
+        let third = try store.commit(Self.batch(6...6))
+        outbox.publish(fresh: third, send: broker.send)
+        #expect(broker.handed == ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6"])
+        // The same alerts again (a journal processed again): nothing inserted, nothing given back.
+        #expect(try store.commit(Self.batch(5...6)).isEmpty)
+        #expect(try store.commitAlerts([Self.batch(6...7)]).map(\.alertId) == ["a-7"])
+    }
+
+    /// New alerts go to the broker ahead of the marks for those acknowledged (a transaction of
+    /// the store's): marks that cannot be written hold nothing back, and are written later.
+    @Test func marksThatCannotBeWrittenHoldNoAlertBack() throws {
+        let (store, cleanUp) = try StoreWriterTests.freshStore()
+        defer { cleanUp() }
+        let outbox = OutboxPublisher(store: store, faults: Faults(logger: Logger(label: "test")))
+        let broker = Broker()
+        try store.commit(Self.batch(1...2))
+        outbox.publish(send: broker.send)
+        for id in ["a-1", "a-2"] { outbox.acknowledged(broker.mids[id]!) }
+        try store.pool.write { try $0.execute(sql: "CREATE TRIGGER no_marks BEFORE UPDATE ON outbox BEGIN SELECT RAISE(ABORT, 'read-only'); END") }
+        try store.commit(Self.batch(3...4))
+        outbox.publish(send: broker.send)
+        #expect(broker.handed == ["a-1", "a-2", "a-3", "a-4"])
+        #expect(try store.unpublished().map(\.alertId) == ["a-1", "a-2", "a-3", "a-4"])  // the marks failed
+        try store.pool.write { try $0.execute(sql: "DROP TRIGGER no_marks") }
+        outbox.publish(send: broker.send)
+        #expect(try store.unpublished().map(\.alertId) == ["a-3", "a-4"])
+        #expect(broker.handed.count == 4)  // nothing handed over twice
     }
 
     /// An alert whose detail has what JSON escapes and nests: the payload rebuilt from the stored

@@ -36,7 +36,7 @@ import Testing
         let seen = Seen()
         let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), capacity: 3, committed: { b in
             seen.lock.withLock { seen.committed.append(b.processedSeq ?? -1) }
-        }, idle: {})
+        }, idle: { _ in })
         for seq in Int64(1)...200 {
             #expect(writer.submit(Self.batch(seq)))
             if seq % 50 == 0 {
@@ -60,7 +60,7 @@ import Testing
     @Test func aFullQueueHoldsTheSubmitterBackAndIsCounted() throws {
         let (store, cleanUp) = try Self.freshStore()
         defer { cleanUp() }
-        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), capacity: 3, committed: { _ in }, idle: {})
+        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), capacity: 3, committed: { _ in }, idle: { _ in })
         let gate = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
         writer.afterCommit { gate.wait() }  // the store's thread is held here
         let producer = Thread {
@@ -85,7 +85,7 @@ import Testing
         let seen = Seen()
         let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { b in
             seen.lock.withLock { seen.committed.append(b.processedSeq ?? -1) }
-        }, idle: {})
+        }, idle: { _ in })
         let gate = DispatchSemaphore(value: 0)
         writer.afterCommit { gate.wait() }  // the store's thread is held while five batches queue
         for seq in Int64(1)...5 { #expect(writer.submit(Self.batch(seq))) }
@@ -125,7 +125,7 @@ import Testing
 
     static func writerWatchingTheOutbox(_ store: Store) -> (StoreWriter, FirstSight) {
         let sight = FirstSight()
-        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { _ in }, idle: {
+        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { _ in }, idle: { _ in
             guard let waiting = try? store.unpublishedCount(), waiting > 0 else { return }
             let visits = (try? store.visits().count) ?? -1
             sight.lock.withLock { if sight.visitsWhenOutboxFirstHadAlerts == nil { sight.visitsWhenOutboxFirstHadAlerts = visits } }
