@@ -1,6 +1,6 @@
 import Foundation
 @testable import InspectionDaemon
-import InspectionStore
+@testable import InspectionStore
 import Testing
 
 /// The ingest queue holds what memory may and leaves the rest in the journal (real segment files in
@@ -93,12 +93,44 @@ import Testing
         #expect(try reader.read(from: 7, max: 3).map(\.seq) == [7, 8, 9])  // backwards: sought again
         #expect(try reader.read(from: 290, max: 100).map(\.seq) == (290...300).map { $0 })
         #expect(try reader.read(from: 301, max: 100).isEmpty)
-        // A torn record at the end (a crash inside `write`) is not read, then the whole one is.
+        // A torn record after the last one (a crash inside the copy) is not read.
         let last = journal.directory + "/" + (try #require(Self.segments(journal).last))
-        let fd = open(last, O_WRONLY | O_APPEND)
-        _ = [UInt8]([0xA5, 40, 0, 0]).withUnsafeBytes { write(fd, $0.baseAddress, 4) }
-        close(fd)
+        try Self.tear(last)
         #expect(try reader.read(from: 301, max: 100).isEmpty)
+    }
+
+    /// The first bytes of a record written right after the last whole record of a segment, inside
+    /// the blocks allocated ahead: what a crash in the middle of a copy leaves.
+    static func tear(_ path: String) throws {
+        let good = try JournalFile.read(path).goodBytes
+        let fd = open(path, O_WRONLY)
+        defer { close(fd) }
+        let n = [UInt8]([0xA5, 40, 0, 0, 0x12, 0x34]).withUnsafeBytes { pwrite(fd, $0.baseAddress, 6, off_t(good)) }
+        #expect(n == 6)
+    }
+
+    /// A journal left by a crash (zeros allocated ahead after its last record, or a torn copy) is
+    /// opened at its last whole record: numbering goes on from it, new records follow it without a
+    /// gap, and a reader gets every record once, in order, across the restart.
+    @Test func aJournalLeftByACrashGoesOnAfterItsLastWholeRecord() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var journal: JournalFile? = try JournalFile(directory: dir.path, segmentBytes: 1 << 20)
+        for i in 1...50 { _ = try Self.append(journal!, i, durable: i % 2 == 0) }
+        try journal!.flush()
+        let path = dir.path + "/" + (try #require(Self.segments(journal!).first))
+        let size = { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
+        #expect(size() >= JournalFile.extent, "blocks are allocated ahead, an extent at a time")
+        journal = nil  // gone without a word, as in a crash: the mapping's pages are the file's
+        try Self.tear(path)
+        journal = try JournalFile(directory: dir.path)
+        #expect(journal!.nextSeq == 51)
+        for i in 51...60 { _ = try Self.append(journal!, i) }
+        let reader = JournalFile.Reader(journal!)
+        let got = try reader.read(from: 1, max: 100)
+        #expect(got.map(\.seq) == (1...60).map { $0 })
+        #expect(got.map(\.payload) == (1...60).map { Array("{\"i\":\($0)}".utf8) })
+        #expect(try JournalFile.read(path).entries.count == 60)  // one run of whole records, the torn one overwritten
     }
 
     /// The segment files' names, oldest first.
