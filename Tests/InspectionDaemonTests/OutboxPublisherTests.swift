@@ -38,11 +38,15 @@ import Testing
         }
     }
 
-    @Test func eachRowIsHandedOverOnceAndMarkedWhenAcknowledged() throws {
+    /// A fresh store (a real SQLite file), its publisher, and a broker that records what it is handed.
+    static func fresh() throws -> (store: Store, outbox: OutboxPublisher, broker: Broker, cleanUp: () -> Void) {
         let (store, cleanUp) = try StoreWriterTests.freshStore()
+        return (store, OutboxPublisher(store: store, faults: Faults(logger: Logger(label: "test"))), Broker(), cleanUp)
+    }
+
+    @Test func eachRowIsHandedOverOnceAndMarkedWhenAcknowledged() throws {
+        let (store, outbox, broker, cleanUp) = try Self.fresh()
         defer { cleanUp() }
-        let outbox = OutboxPublisher(store: store, faults: Faults(logger: Logger(label: "test")))
-        let broker = Broker()
         try store.commit(Self.batch(1...3))
         outbox.publish(send: broker.send)
         #expect(broker.handed == ["a-1", "a-2", "a-3"])
@@ -74,10 +78,8 @@ import Testing
     }
 
     @Test func aRowTheBrokerCouldNotTakeIsTriedAgain() throws {
-        let (store, cleanUp) = try StoreWriterTests.freshStore()
+        let (store, outbox, broker, cleanUp) = try Self.fresh()
         defer { cleanUp() }
-        let outbox = OutboxPublisher(store: store, faults: Faults(logger: Logger(label: "test")))
-        let broker = Broker()
         try store.commit(Self.batch(1...2))
         outbox.publish(send: broker.send)
         broker.refuse = true  // disconnected
@@ -99,10 +101,8 @@ import Testing
     /// reads them; handed over from memory when they follow what was handed over, read from the
     /// store when rows came between (a task change's alerts): each row once, in id order.
     @Test func rowsJustCommittedAreHandedOverFromMemoryOrReadAfterAGap() throws {
-        let (store, cleanUp) = try StoreWriterTests.freshStore()
+        let (store, outbox, broker, cleanUp) = try Self.fresh()
         defer { cleanUp() }
-        let outbox = OutboxPublisher(store: store, faults: Faults(logger: Logger(label: "test")))
-        let broker = Broker()
         let first = try store.commit(Self.batch(1...2))
         #expect(first == (try store.unpublished()))
         outbox.publish(fresh: first, send: broker.send)
@@ -124,10 +124,8 @@ import Testing
     /// New alerts go to the broker ahead of the marks for those acknowledged (a transaction of
     /// the store's): marks that cannot be written hold nothing back, and are written later.
     @Test func marksThatCannotBeWrittenHoldNoAlertBack() throws {
-        let (store, cleanUp) = try StoreWriterTests.freshStore()
+        let (store, outbox, broker, cleanUp) = try Self.fresh()
         defer { cleanUp() }
-        let outbox = OutboxPublisher(store: store, faults: Faults(logger: Logger(label: "test")))
-        let broker = Broker()
         try store.commit(Self.batch(1...2))
         outbox.publish(send: broker.send)
         for id in ["a-1", "a-2"] { outbox.acknowledged(broker.mids[id]!) }
