@@ -69,7 +69,7 @@ public final class JournalFile: @unchecked Sendable {
     }
 
     deinit {
-        if let map { munmap(map, mapBytes) }
+        unmap()
         if fd >= 0 { close(fd) }
     }
 
@@ -98,15 +98,15 @@ public final class JournalFile: @unchecked Sendable {
     /// Makes the segment's first `end` bytes writable through the mapping: blocks allocated (the
     /// file grown) by extents, the mapping made larger when it ends before.
     private func reserve(_ end: Int) throws {
+        let roundedEnd = (end + Self.extent - 1) / Self.extent * Self.extent  // up to a whole extent
         if end > allocated {
-            let grown = (end + Self.extent - 1) / Self.extent * Self.extent
-            let rc = posix_fallocate(fd, off_t(allocated), off_t(grown - allocated))
+            let rc = posix_fallocate(fd, off_t(allocated), off_t(roundedEnd - allocated))
             guard rc == 0 else { throw Failure(description: "journal write: \(String(cString: strerror(rc)))") }
-            allocated = grown
+            allocated = roundedEnd
         }
         if end > mapBytes {
             unmap()
-            let size = Swift.max(segmentBytes + Self.extent, (end + Self.extent - 1) / Self.extent * Self.extent)
+            let size = Swift.max(segmentBytes + Self.extent, roundedEnd)
             let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
             guard let p, p != UnsafeMutableRawPointer(bitPattern: -1) else {
                 throw Failure(description: "journal map: \(String(cString: strerror(errno)))")

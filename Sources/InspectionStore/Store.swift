@@ -287,12 +287,9 @@ public final class Store: Sendable {
     @discardableResult
     public func commit(_ batches: [StoreBatch]) throws -> [OutboxEntry] {
         guard batches.contains(where: { !$0.isEmpty }) else { return [] }
-        let inserted = try pool.write { db in
-            var inserted: [(Int64, AlertRecord, String)] = []
+        return try writeReturningOutbox { db, inserted in
             for b in batches where !b.isEmpty { try Self.write(b, deadLetterLimit: deadLetterLimit, alerts: &inserted, db) }
-            return inserted
         }
-        return Self.outboxEntries(inserted)
     }
 
     /// The alerts of `batches` (with their status and outbox rows), in a transaction of their own:
@@ -304,17 +301,29 @@ public final class Store: Sendable {
     @discardableResult
     public func commitAlerts(_ batches: [StoreBatch]) throws -> [OutboxEntry] {
         guard batches.contains(where: { !$0.alerts.isEmpty }) else { return [] }
-        let inserted = try pool.write { db in
-            var inserted: [(Int64, AlertRecord, String)] = []
+        return try writeReturningOutbox { db, inserted in
             for b in batches { try Self.insertAlerts(of: b, into: &inserted, db) }
+        }
+    }
+
+    /// An alert `insertAlerts` inserted, with its outbox row's id and topic.
+    private typealias InsertedAlert = (outboxId: Int64, alert: AlertRecord, topic: String)
+
+    /// One transaction of `body`, which notes the alerts it inserts; their outbox rows as
+    /// `unpublished` reads them, built from the records in memory after the commit (the payload
+    /// is the record's JSON, as the stored row gives it back).
+    private func writeReturningOutbox(_ body: (Database, inout [InsertedAlert]) throws -> Void) throws -> [OutboxEntry] {
+        let inserted = try pool.write { db in
+            var inserted: [InsertedAlert] = []
+            try body(db, &inserted)
             return inserted
         }
-        return Self.outboxEntries(inserted)
+        return inserted.map { OutboxEntry(id: $0.outboxId, alertId: $0.alert.alertId, topic: $0.topic, payload: $0.alert.json.bytes) }
     }
 
     /// A batch's alerts, raised by the engine (with their status and outbox rows); those inserted
     /// (not there already: a journal processed again) with their outbox row's id.
-    private static func insertAlerts(of b: StoreBatch, into inserted: inout [(Int64, AlertRecord, String)], _ db: Database) throws {
+    private static func insertAlerts(of b: StoreBatch, into inserted: inout [InsertedAlert], _ db: Database) throws {
         for (a, topic, _) in b.alerts {
             if try Self.insertAlert(a, topic: topic, actor: "engine", note: nil, at: a.at, db) {
                 inserted.append((db.lastInsertedRowID, a, topic))  // the outbox row, inserted last
@@ -322,13 +331,7 @@ public final class Store: Sendable {
         }
     }
 
-    /// Outbox rows as `unpublished` reads them, from the records in memory: the payload is the
-    /// record's JSON, as the stored row gives it back (built after the commit, not inside it).
-    private static func outboxEntries(_ inserted: [(Int64, AlertRecord, String)]) -> [OutboxEntry] {
-        inserted.map { OutboxEntry(id: $0.0, alertId: $0.1.alertId, topic: $0.2, payload: $0.1.json.bytes) }
-    }
-
-    private static func write(_ b: StoreBatch, deadLetterLimit: Int, alerts inserted: inout [(Int64, AlertRecord, String)], _ db: Database) throws {
+    private static func write(_ b: StoreBatch, deadLetterLimit: Int, alerts inserted: inout [InsertedAlert], _ db: Database) throws {
         for v in b.visits {
             try db.cachedStatement(sql: """
                 INSERT INTO visits (visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, "end", points, task_id, occasion_id, opened_at)
