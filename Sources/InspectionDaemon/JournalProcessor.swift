@@ -48,34 +48,50 @@ public struct JournalProcessor {
             }
             switch decoded {
             case .failure(let err):
-                engine.count(err.reason)
-                if !replayed { batch.deadLetters.append((e.receivedAt, e.topic, err.reason, err.message, e.payload)) }
-            case .success(.ignored):
-                continue
+                reject(err, e, replayed: replayed, into: &batch)
             case .success(.position(let p)):
-                if p.ts > e.receivedAt + maxFuture {
-                    engine.count(.future)
-                    if !replayed {
-                        batch.deadLetters.append((e.receivedAt, e.topic, .future,
-                                                  "ts \(Timestamp.formatUTC(p.ts)) is ahead of the receive clock", e.payload))
+                process(p, e, replayed: replayed, into: &batch)
+            case .success(let message):
+                // A batch (JT/T 808 0x0704): each item stands alone, a bad one is dead-lettered by itself.
+                for item in message.items {
+                    switch item {
+                    case .success(let p): process(p, e, replayed: replayed, into: &batch)
+                    case .failure(let err): reject(err, e, replayed: replayed, into: &batch)
                     }
-                    continue
                 }
-                let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
-                let position = Position(vehicle: v, ts: p.ts, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh,
-                                        heading: p.heading, accuracyM: p.accuracyM)
-                switch engine.ingest(position, into: &out) {
-                case .rejected(.late) where !replayed:
-                    batch.latePositions.append((engine.vehicleId(v), p.ts, p.lat, p.lon, e.receivedAt))
-                case .rejected(let r) where r.isDeadLetter && !replayed:
-                    batch.deadLetters.append((e.receivedAt, e.topic, r, "position rejected: \(r.rawValue)", e.payload))
-                default: break
-                }
-                if !out.isEmpty { drain(into: &batch, receivedAt: e.receivedAt) }
             }
         }
         batch.processedSeq = entries.last?.seq
         return batch
+    }
+
+    /// A payload, or one item of it, that did not decode: counted, and dead-lettered once.
+    private mutating func reject(_ err: PayloadError, _ e: JournalEntry, replayed: Bool, into batch: inout StoreBatch) {
+        engine.count(err.reason)
+        if !replayed { batch.deadLetters.append((e.receivedAt, e.topic, err.reason, err.message, e.payload)) }
+    }
+
+    /// One decoded position of entry `e`: the live feed's clock check, the engine, the records.
+    private mutating func process(_ p: NativePayload, _ e: JournalEntry, replayed: Bool, into batch: inout StoreBatch) {
+        if p.ts > e.receivedAt + maxFuture {
+            engine.count(.future)
+            if !replayed {
+                batch.deadLetters.append((e.receivedAt, e.topic, .future,
+                                          "ts \(Timestamp.formatUTC(p.ts)) is ahead of the receive clock", e.payload))
+            }
+            return
+        }
+        let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
+        let position = Position(vehicle: v, ts: p.ts, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh,
+                                heading: p.heading, accuracyM: p.accuracyM)
+        switch engine.ingest(position, into: &out) {
+        case .rejected(.late) where !replayed:
+            batch.latePositions.append((engine.vehicleId(v), p.ts, p.lat, p.lon, e.receivedAt))
+        case .rejected(let r) where r.isDeadLetter && !replayed:
+            batch.deadLetters.append((e.receivedAt, e.topic, r, "position rejected: \(r.rawValue)", e.payload))
+        default: break
+        }
+        if !out.isEmpty { drain(into: &batch, receivedAt: e.receivedAt) }
     }
 
     /// A reloaded registry: open stays follow their sites; what ends is written.

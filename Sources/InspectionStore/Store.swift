@@ -10,6 +10,10 @@ public struct JournalEntry: Sendable, Equatable {
     public var subscription: Int
     public var topic: String
     public var payload: [UInt8]
+
+    public init(seq: Int64, receivedAt: Millis, subscription: Int, topic: String, payload: [UInt8]) {
+        self.seq = seq; self.receivedAt = receivedAt; self.subscription = subscription; self.topic = topic; self.payload = payload
+    }
 }
 
 /// An alert waiting to be published (or published).

@@ -39,7 +39,11 @@ import Testing
                 switch target {
                 case .native, .owntracks, .jt808:
                     let decoded = bytes.withUnsafeBufferPointer { PayloadDecoder.decode(PayloadFormat(rawValue: target.rawValue)!, payload: $0, topicVehicle: Array("V1".utf8)) }
-                    guard case .success(.position) = decoded else { Issue.record("\(file.lastPathComponent) is not a position"); continue }
+                    // A position, or a batch (JT/T 808 0x0704) whose every item is one.
+                    guard case .success(let message) = decoded, !message.items.isEmpty,
+                          message.items.allSatisfy({ if case .success = $0 { return true }; return false }) else {
+                        Issue.record("\(file.lastPathComponent) is not a position"); continue
+                    }
                 case .traceCSV, .traceNDJSON:
                     var batch = TraceBatch()
                     try bytes.withUnsafeBufferPointer { try TraceParser.parse($0, format: target == .traceCSV ? .csv : .ndjson, into: &batch) }

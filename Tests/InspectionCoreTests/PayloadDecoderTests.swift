@@ -60,6 +60,62 @@ import Testing
         #expect(decode(.jt808, Self.jt808(msgId: 2)) == .success(.ignored("JT/T 808 message 2")))
     }
 
+    /// A 0x0704 batch whose `location` items are the given 0x0200 bodies (as JSON text).
+    static func jt808Batch(type: Int = 1, length: Int? = nil, items: [String]) -> String {
+        #"{"header":{"msg_id":1796,"encrypt":0,"phone":"013900000001","msg_sn":9},"body":{"type":\#(type),"length":\#(length ?? items.count),"location":[\#(items.joined(separator: ","))]}}"#
+    }
+
+    static func jt808Body(status: Int = 2, lat: Int = 30_170_000, time: String = "250617093000") -> String {
+        #"{"alarm":0,"status":\#(status),"latitude":\#(lat),"longitude":121260000,"altitude":3,"speed":0,"direction":0,"time":"\#(time)"}"#
+    }
+
+    @Test func jt808BlindZoneBatchesCarryEachItemAsAPositionOfTheTerminal() throws {
+        let r = decode(.jt808, Self.jt808Batch(items: [Self.jt808Body(time: "250617090000"), Self.jt808Body(time: "250617090015")]))
+        guard case .success(.positions(let items)) = r else { Issue.record("not a batch: \(r)"); return }
+        let ps = try items.map { try $0.get() }
+        #expect(ps.map(\.ts) == [1_750_122_000_000, 1_750_122_015_000])
+        #expect(ps.allSatisfy { $0.vehicle == Array("013900000001".utf8) && $0.lat == 30.17 && $0.lon == 121.26 })
+        // Type 0 (a batch of normal reports) is read the same way; an empty batch is no error.
+        #expect(decode(.jt808, Self.jt808Batch(type: 0, items: [Self.jt808Body()])) == .success(.positions([.success(ps[0]).map { p in
+            var q = p; q.ts = 1_750_123_800_000; return q }])))
+        #expect(decode(.jt808, Self.jt808Batch(items: [])) == .success(.positions([])))
+    }
+
+    @Test func aBadItemOfABatchIsRejectedAloneTheOthersStand() throws {
+        let r = decode(.jt808, Self.jt808Batch(items: [Self.jt808Body(), Self.jt808Body(status: 0), "[1]",
+                                                       Self.jt808Body(time: "25061709"), Self.jt808Body(lat: 30_180_000)]))
+        guard case .success(.positions(let items)) = r else { Issue.record("not a batch: \(r)"); return }
+        #expect(items.count == 5)
+        #expect(try items[0].get().lat == 30.17 && (try items[4].get().lat) == 30.18)
+        let errors = items.compactMap { item -> PayloadError? in if case .failure(let e) = item { return e }; return nil }
+        #expect(errors.map(\.reason) == [.invalidFix, .wrongType, .wrongType])
+        #expect(errors.map { $0.message.hasPrefix("body.location[") } == [true, true, true])
+        #expect(errors[0].message.hasPrefix("body.location[1]"))
+    }
+
+    @Test func aBatchWhoseFramingIsWrongIsRejectedWhole() {
+        #expect(reason(decode(.jt808, Self.jt808Batch(type: 2, items: [Self.jt808Body()]))) == .wrongType)
+        #expect(reason(decode(.jt808, Self.jt808Batch(length: 3, items: [Self.jt808Body()]))) == .wrongType)
+        #expect(reason(decode(.jt808, #"{"header":{"msg_id":1796,"phone":"1"},"body":{"type":1,"length":1}}"#)) == .missingField)
+        #expect(reason(decode(.jt808, #"{"header":{"msg_id":1796,"phone":"1"},"body":{"type":1,"length":1,"location":{}}}"#)) == .wrongType)
+        #expect(reason(decode(.jt808, #"{"header":{"msg_id":1796,"phone":"1"},"body":{"type":1,"location":[{}, ]}}"#)) == .unparsable)
+        let many = Self.jt808Batch(items: Array(repeating: "{}", count: PayloadDecoder.maxBatchItems + 1))
+        #expect(reason(decode(.jt808, many)) == .tooLarge)
+    }
+
+    @Test func theEncodersBatchReadsBackAsItsFixes() throws {
+        var topic: [UInt8] = [], payload: [UInt8] = []
+        let fixes: [(ts: Millis, lat: Double, lon: Double, speedKmh: Float)] = [
+            (1_750_122_000_000, 30.123456, 121.654321, 12.5), (1_750_122_015_000, -30.5, -121.25, .nan)]
+        PayloadEncoder.encodeJT808Batch(vehicle: "013900000002", fixes: fixes, topic: &topic, payload: &payload)
+        #expect(String(decoding: topic, as: UTF8.self) == "jt808/iw/013900000002/up")
+        let r = decode(.jt808, String(decoding: payload, as: UTF8.self))
+        guard case .success(.positions(let items)) = r else { Issue.record("not a batch: \(r)"); return }
+        let ps = try items.map { try $0.get() }
+        #expect(ps.map(\.ts) == fixes.map(\.ts) && ps.map(\.lat) == fixes.map(\.lat) && ps.map(\.lon) == fixes.map(\.lon))
+        #expect(ps[0].speedKmh == 12.5 && ps[1].speedKmh == 0)
+    }
+
     @Test(arguments: PayloadFormat.allCases)
     func garbageAndOversizedPayloadsAreRejected(format: PayloadFormat) {
         #expect(reason(decode(format, "")) == .unparsable)

@@ -36,14 +36,17 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .native, .owntracks, .jt808:
             let format = PayloadFormat(rawValue: rawValue)!
-            guard case .success(.position(let p)) = PayloadDecoder.decode(format, payload: bytes, topicVehicle: Array("V1".utf8)) else { return }
+            guard case .success(let message) = PayloadDecoder.decode(format, payload: bytes, topicVehicle: Array("V1".utf8)) else { return }
             var engine = Engine(registry: Self.registry, settings: EngineSettings())
             var out = EngineOutput()
-            let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
-            // The same fix twice and once a minute later: the duplicate check and the dwell machine.
-            for dt: Millis in [0, 0, 60_000, 400_000] {
-                _ = engine.ingest(Position(vehicle: v, ts: p.ts &+ dt, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh,
-                                           heading: p.heading, accuracyM: p.accuracyM), into: &out)
+            // Every position of the message (a JT/T 808 batch has several), each the same fix
+            // twice and later: the duplicate check and the dwell machine; then the first again, late.
+            for case .success(let p) in message.items {
+                let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
+                for dt: Millis in [0, 0, 60_000, 400_000, 30_000] {
+                    _ = engine.ingest(Position(vehicle: v, ts: p.ts &+ dt, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh,
+                                               heading: p.heading, accuracyM: p.accuracyM), into: &out)
+                }
             }
             engine.finish(into: &out)
         case .traceCSV, .traceNDJSON:

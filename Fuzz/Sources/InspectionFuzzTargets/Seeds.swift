@@ -33,6 +33,14 @@ public enum Seeds {
                 try put(target, "fix-\(i)", payload)
             }
         }
+        // JT/T 808 blind-zone batches (0x0704) of 1 to 8 consecutive real fixes.
+        for start in stride(from: 0, to: fixes.count, by: 40) {
+            let slice = fixes[start..<min(fixes.count, start + 1 + start % 8)]
+            var topic: [UInt8] = [], payload: [UInt8] = []
+            PayloadEncoder.encodeJT808Batch(vehicle: slice.first!.vehicle, fixes: slice.map { ($0.ts, $0.lat, $0.lon, Float.nan) },
+                                            topic: &topic, payload: &payload)
+            try put(.jt808, "batch-\(start)", payload)
+        }
         // Trace slices of 12 lines, as CSV with the header and as NDJSON.
         for start in stride(from: 0, to: fixes.count, by: 12) {
             let slice = fixes[start..<min(fixes.count, start + 12)]

@@ -71,6 +71,27 @@ public struct JSONScanner {
         return p == end
     }
 
+    /// Calls `element` for every value of the list; false if the text is not one JSON list.
+    public mutating func elements(_ element: (_ value: Value) -> Void) -> Bool {
+        skipSpace()
+        guard p < end, b[p] == 91 else { return false }
+        p += 1
+        skipSpace()
+        if p < end && b[p] == 93 { p += 1; skipSpace(); return p == end }
+        while true {
+            skipSpace()
+            guard let v = value() else { return false }
+            element(v)
+            skipSpace()
+            guard p < end else { return false }
+            if b[p] == 44 { p += 1; continue }
+            if b[p] == 93 { p += 1; break }
+            return false
+        }
+        skipSpace()
+        return p == end
+    }
+
     /// At an opening quote: the content range and whether it holds escapes.
     @inline(__always)
     mutating func string() -> (Int, Int, Bool)? {

@@ -16,7 +16,18 @@ public enum PayloadFormat: String, Sendable, CaseIterable {
 /// transition, a JT/T 808 heartbeat) and is skipped without counting as bad input.
 public enum DecodedMessage: Sendable, Equatable {
     case position(NativePayload)
+    /// A batch of positions in one message (JT/T 808 0x0704): each item accepted or rejected alone.
+    case positions([Result<NativePayload, PayloadError>])
     case ignored(String)
+
+    /// The message's positions, each decoded or rejected on its own.
+    public var items: [Result<NativePayload, PayloadError>] {
+        switch self {
+        case .position(let p): return [.success(p)]
+        case .positions(let items): return items
+        case .ignored: return []
+        }
+    }
 }
 
 extension NativePayload: Equatable {
@@ -96,7 +107,14 @@ public enum PayloadDecoder {
         return .success(.position(NativePayload(vehicle: vehicle, ts: tst, lat: lat, lon: lon, speedKmh: vel, heading: cog, accuracyM: acc)))
     }
 
-    /// The JSON EMQX's JT/T 808 gateway publishes; message 0x0200 (location report) carries a position.
+    /// JT/T 808 message ids that carry positions.
+    static let jt808Location = 0x0200, jt808Batch = 0x0704
+    /// Items a 0x0704 batch may carry (its count is a WORD; terminals send at most a few dozen).
+    public static let maxBatchItems = 1000
+
+    /// The JSON EMQX's JT/T 808 gateway publishes: message 0x0200 (location report) carries a
+    /// position; 0x0704 (batch upload, `type` 0 normal, 1 blind-zone re-report) a list of 0x0200
+    /// bodies, each a position of the header's terminal, rejected alone when it is bad.
     static func jt808(_ b: UnsafeBufferPointer<UInt8>) -> Result<DecodedMessage, PayloadError> {
         var sc = JSONScanner(b)
         var header: (Int, Int)?, body: (Int, Int)?
@@ -127,17 +145,64 @@ public enum PayloadDecoder {
             }
         }
         guard let msgId else { return .failure(PayloadError(.missingField, "header.msg_id is missing")) }
-        guard msgId == 0x0200 else { return .success(.ignored("JT/T 808 message \(msgId)")) }
+        guard msgId == jt808Location || msgId == jt808Batch else { return .success(.ignored("JT/T 808 message \(msgId)")) }
         guard !phone.isEmpty else { return .failure(PayloadError(.missingField, "header.phone is missing")) }
         guard let body else { return .failure(PayloadError(.missingField, "body is missing")) }
+        if msgId == jt808Location {
+            return jt808Location(b, body.0, body.1, phone: phone, field: "body").map(DecodedMessage.position)
+        }
+        return jt808Batch(b, body.0, body.1, phone: phone)
+    }
+
+    /// A 0x0704 body: `type`, `length`, `location` (the 0x0200 bodies).
+    static func jt808Batch(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, phone: [UInt8]) -> Result<DecodedMessage, PayloadError> {
+        var type: Int?, length: Int?, list: (Int, Int)?
+        var problem: PayloadError?
+        var bs = JSONScanner(b, start: start, end: end)
+        _ = bs.members { ks, ke, _, v in
+            if JSONScanner.keyIs(b, ks, ke, "type") || JSONScanner.keyIs(b, ks, ke, "length") {
+                let name = JSONScanner.keyIs(b, ks, ke, "type") ? "type" : "length"
+                guard case .number(let s, let e) = v, let n = NumberParsing.double(b, s, e).flatMap(NumberParsing.wholeNumber) else {
+                    problem = problem ?? PayloadError(.wrongType, "body.\(name) must be a whole number")
+                    return
+                }
+                if name == "type" { type = Int(n) } else { length = Int(n) }
+            } else if JSONScanner.keyIs(b, ks, ke, "location") {
+                guard case .array(let s, let e) = v else { problem = problem ?? PayloadError(.wrongType, "body.location must be a list"); return }
+                list = (s, e)
+            }
+        }
+        if let problem { return .failure(problem) }
+        guard let type else { return .failure(PayloadError(.missingField, "body.type is missing")) }
+        guard type == 0 || type == 1 else { return .failure(PayloadError(.wrongType, "body.type must be 0 (normal) or 1 (blind-zone re-report), not \(type)")) }
+        guard let list else { return .failure(PayloadError(.missingField, "body.location is missing")) }
+        var items: [Result<NativePayload, PayloadError>] = []
+        var ls = JSONScanner(b, start: list.0, end: list.1)
+        let whole = ls.elements { v in
+            guard items.count < maxBatchItems else { return }
+            let field = "body.location[\(items.count)]"
+            guard case .object(let s, let e) = v else { items.append(.failure(PayloadError(.wrongType, "\(field) must be an object"))); return }
+            items.append(jt808Location(b, s, e, phone: phone, field: field))
+        }
+        guard whole else { return .failure(PayloadError(.unparsable, "body.location is not a JSON list")) }
+        guard items.count < maxBatchItems else { return .failure(PayloadError(.tooLarge, "body.location has over \(maxBatchItems) items")) }
+        if let length, length != items.count {
+            return .failure(PayloadError(.wrongType, "body.length says \(length) items, body.location has \(items.count)"))
+        }
+        return .success(.positions(items))
+    }
+
+    /// A 0x0200 body (a location report) at `start..<end`; `field` names it in errors.
+    static func jt808Location(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, phone: [UInt8], field: String)
+        -> Result<NativePayload, PayloadError> {
         var lat: Double?, lon: Double?, time: Millis?, status: UInt32?
         var speed: Float = .nan, direction: Float = .nan
         var bodyProblem: PayloadError?
-        var bs = JSONScanner(b, start: body.0, end: body.1)
-        _ = bs.members { ks, ke, _, v in
+        var bs = JSONScanner(b, start: start, end: end)
+        let whole = bs.members { ks, ke, _, v in
             func number(_ name: String) -> Double? {
                 guard case .number(let s, let e) = v, let d = NumberParsing.double(b, s, e) else {
-                    bodyProblem = bodyProblem ?? PayloadError(.wrongType, "body.\(name) must be a number")
+                    bodyProblem = bodyProblem ?? PayloadError(.wrongType, "\(field).\(name) must be a number")
                     return nil
                 }
                 return d
@@ -149,20 +214,21 @@ public enum PayloadDecoder {
             } else if JSONScanner.keyIs(b, ks, ke, "status") { status = number("status").flatMap(NumberParsing.wholeNumber).map { UInt32(truncatingIfNeeded: $0) }
             } else if JSONScanner.keyIs(b, ks, ke, "time") {
                 guard case .string(let s, let e, _) = v, let t = bcdTime(UnsafeBufferPointer(rebasing: b[s..<e])) else {
-                    bodyProblem = bodyProblem ?? PayloadError(.wrongType, "body.time must be YYMMDDhhmmss")
+                    bodyProblem = bodyProblem ?? PayloadError(.wrongType, "\(field).time must be YYMMDDhhmmss")
                     return
                 }
                 time = t
             }
         }
         if let bodyProblem { return .failure(bodyProblem) }
-        guard var lat, var lon else { return .failure(PayloadError(.missingField, "body.latitude/longitude is missing")) }
-        guard let time else { return .failure(PayloadError(.missingField, "body.time is missing")) }
-        guard let status else { return .failure(PayloadError(.missingField, "body.status is missing")) }
-        guard status & 0b10 != 0 else { return .failure(PayloadError(.invalidFix, "status says the fix is not valid")) }
+        guard whole else { return .failure(PayloadError(.unparsable, "\(field) is not a JSON object")) }
+        guard var lat, var lon else { return .failure(PayloadError(.missingField, "\(field).latitude/longitude is missing")) }
+        guard let time else { return .failure(PayloadError(.missingField, "\(field).time is missing")) }
+        guard let status else { return .failure(PayloadError(.missingField, "\(field).status is missing")) }
+        guard status & 0b10 != 0 else { return .failure(PayloadError(.invalidFix, "\(field).status says the fix is not valid")) }
         if status & 0b100 != 0 { lat = -lat }
         if status & 0b1000 != 0 { lon = -lon }
-        return .success(.position(NativePayload(vehicle: phone, ts: time, lat: lat, lon: lon, speedKmh: speed, heading: direction)))
+        return .success(NativePayload(vehicle: phone, ts: time, lat: lat, lon: lon, speedKmh: speed, heading: direction))
     }
 
     /// `YYMMDDhhmmss` in UTC+8 (JT/T 808 BCD time), years 2000–2099.

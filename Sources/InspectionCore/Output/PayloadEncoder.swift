@@ -30,23 +30,55 @@ public enum PayloadEncoder {
             payload += #","tid":"iw"}"#.utf8
         case .jt808:
             topic += "jt808/iw/".utf8; topic += vehicle.utf8; topic += "/up".utf8
-            var status = 2  // bit 1: fix valid
-            if lat < 0 { status |= 4 }
-            if lon < 0 { status |= 8 }
-            payload += #"{"header":{"msg_id":512,"encrypt":0,"phone":"#.utf8
-            JSONValue.writeString(vehicle, to: &payload)
-            payload += #","msg_sn":1},"body":{"alarm":0,"status":"#.utf8; appendInt(Int64(status), to: &payload)
-            payload += #","latitude":"#.utf8; appendInt(Int64((abs(lat) * 1e6).rounded()), to: &payload)
-            payload += #","longitude":"#.utf8; appendInt(Int64((abs(lon) * 1e6).rounded()), to: &payload)
-            payload += #","altitude":0,"speed":"#.utf8
-            appendInt(speedKmh.isNaN ? 0 : Int64((Double(speedKmh) * 10).rounded()), to: &payload)
-            payload += #","direction":0,"time":""#.utf8
-            let local = floorDiv(ts, 1000) + 8 * 3600
-            let (y, mo, d) = Timestamp.civilFromDays(Int(floorDiv(local, 86_400)))
-            let sod = Int(local - floorDiv(local, 86_400) * 86_400)
-            for v in [y % 100, mo, d, sod / 3600, sod / 60 % 60, sod % 60] { appendTwoDigits(v, to: &payload) }
-            payload += #""}}"#.utf8
+            jt808Header(msgId: 0x0200, vehicle: vehicle, to: &payload)
+            payload += #","body":"#.utf8
+            jt808Location(ts: ts, lat: lat, lon: lon, speedKmh: speedKmh, to: &payload)
+            payload.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// A JT/T 808 0x0704 batch of `fixes` of one terminal (`type` 1: a blind-zone re-report), as
+    /// EMQX's gateway publishes it; the topic is the one `encode` gives the terminal.
+    public static func encodeJT808Batch(vehicle: String, fixes: [(ts: Millis, lat: Double, lon: Double, speedKmh: Float)],
+                                        blindZone: Bool = true, topic: inout [UInt8], payload: inout [UInt8]) {
+        topic.removeAll(keepingCapacity: true)
+        payload.removeAll(keepingCapacity: true)
+        topic += "jt808/iw/".utf8; topic += vehicle.utf8; topic += "/up".utf8
+        jt808Header(msgId: 0x0704, vehicle: vehicle, to: &payload)
+        payload += #","body":{"type":"#.utf8; appendInt(blindZone ? 1 : 0, to: &payload)
+        payload += #","length":"#.utf8; appendInt(Int64(fixes.count), to: &payload)
+        payload += #","location":["#.utf8
+        for (i, f) in fixes.enumerated() {
+            if i > 0 { payload.append(UInt8(ascii: ",")) }
+            jt808Location(ts: f.ts, lat: f.lat, lon: f.lon, speedKmh: f.speedKmh, to: &payload)
+        }
+        payload += "]}}".utf8
+    }
+
+    /// `{"header":{…}` without its closing brace.
+    static func jt808Header(msgId: Int, vehicle: String, to payload: inout [UInt8]) {
+        payload += #"{"header":{"msg_id":"#.utf8; appendInt(Int64(msgId), to: &payload)
+        payload += #","encrypt":0,"phone":"#.utf8
+        JSONValue.writeString(vehicle, to: &payload)
+        payload += #","msg_sn":1}"#.utf8
+    }
+
+    /// A 0x0200 body: 1e-6 degrees, 0.1 km/h, `YYMMDDhhmmss` in UTC+8.
+    static func jt808Location(ts: Millis, lat: Double, lon: Double, speedKmh: Float, to payload: inout [UInt8]) {
+        var status = 2  // bit 1: fix valid
+        if lat < 0 { status |= 4 }
+        if lon < 0 { status |= 8 }
+        payload += #"{"alarm":0,"status":"#.utf8; appendInt(Int64(status), to: &payload)
+        payload += #","latitude":"#.utf8; appendInt(Int64((abs(lat) * 1e6).rounded()), to: &payload)
+        payload += #","longitude":"#.utf8; appendInt(Int64((abs(lon) * 1e6).rounded()), to: &payload)
+        payload += #","altitude":0,"speed":"#.utf8
+        appendInt(speedKmh.isNaN ? 0 : Int64((Double(speedKmh) * 10).rounded()), to: &payload)
+        payload += #","direction":0,"time":""#.utf8
+        let local = floorDiv(ts, 1000) + 8 * 3600
+        let (y, mo, d) = Timestamp.civilFromDays(Int(floorDiv(local, 86_400)))
+        let sod = Int(local - floorDiv(local, 86_400) * 86_400)
+        for v in [y % 100, mo, d, sod / 3600, sod / 60 % 60, sod % 60] { appendTwoDigits(v, to: &payload) }
+        payload += #""}"#.utf8
     }
 
     @inline(__always) static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
