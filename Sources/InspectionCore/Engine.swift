@@ -5,19 +5,29 @@
 public struct Engine: Sendable {
     public private(set) var registry: Registry
     public let settings: EngineSettings
-    private var trackSettings: TrackSettings
+    var trackSettings: TrackSettings
     private(set) var index: SiteIndex
     /// Tracker ids as numbers.
     public private(set) var vehicleIds = ByteInterner(capacity: 4096)
     /// Agency of each vehicle number (nil for a tracker not in vehicles.csv).
-    private var agencyOf: [String?] = []
-    private var tracks: [VehicleTrack] = []
+    var agencyOf: [String?] = []
+    var tracks: [VehicleTrack] = []
     public internal(set) var rules: RuleEngine
     /// Visits opened and not yet closed, by (vehicle, site, start).
-    private var openVisits: [OpenKey: VisitRecord] = [:]
+    var openVisits: [OpenKey: VisitRecord] = [:]
     private var scratch: [TrackEvent] = []
-    public private(set) var counts = RejectCounts()
-    public private(set) var accepted = 0
+    public internal(set) var counts = RejectCounts()
+    public internal(set) var accepted = 0
+    /// Whether late positions within the horizon are worked in (SPEC §3.4): each vehicle then
+    /// keeps its recent fixes (`histories`), and the visits seen at each enterprise (`seen`).
+    /// Replay, whose input is put in time order first, needs neither.
+    public let worksInLate: Bool
+    var histories: [TrackHistory] = []
+    /// The visits seen at each enterprise, as the rules take them, while their occasions can count.
+    var seen: [String: [SeenVisit]] = [:]
+    var opensSinceSeenPruned = 0
+    /// Late positions worked in, and how many of those were held as outliers, since the start.
+    public internal(set) var lateReconciled = 0
 
     struct OpenKey: Hashable { var vehicle: Int32; var site: Int32; var start: Millis }
 
@@ -25,13 +35,18 @@ public struct Engine: Sendable {
         case accepted
         case held
         case rejected(RejectReason)
+        /// Late and within the horizon: the vehicle's track was worked out again with it
+        /// (`EngineOutput.reconciliations` says what that changed).
+        case reconciled
     }
 
     /// `vehicles` numbers the trackers the positions to come name (a parsed `TraceBatch`'s);
     /// trackers first seen later are added.
     /// `evidence`: report the positions that make each visit (`EngineOutput.evidence`).
+    /// `lateHorizon`: work late positions in (the daemon); off, a late position is set aside.
     public init(registry: Registry, settings: EngineSettings, vehicles: ByteInterner = ByteInterner(capacity: 4096),
-                evidence: Bool = false) {
+                evidence: Bool = false, lateHorizon: Bool = false) {
+        self.worksInLate = lateHorizon
         self.registry = registry
         self.settings = settings
         self.trackSettings = TrackSettings(settings)
@@ -46,6 +61,7 @@ public struct Engine: Sendable {
     private mutating func growTracks(to n: Int) {
         while tracks.count < n {
             tracks.append(VehicleTrack())
+            if worksInLate { histories.append(TrackHistory()) }
             agencyOf.append(registry.vehicles[vehicleIds.string(Int32(tracks.count - 1))]?.agencyId)
         }
     }
@@ -71,16 +87,35 @@ public struct Engine: Sendable {
     public mutating func ingest(_ p: Position, into out: inout EngineOutput) -> Result {
         let result = feed(p.fix, vehicle: p.vehicle)
         if !scratch.isEmpty { drainEvents(into: &out) }
-        return result
+        if case .late(let f) = result { return reconcile([f], vehicle: p.vehicle, into: &out) }
+        return result.engineResult
+    }
+
+    /// What `feed` found: an outcome, or a late fix the caller works in.
+    enum FeedResult {
+        case accepted, held, rejected(RejectReason), late(Fix)
+        var engineResult: Result {
+            switch self {
+            case .accepted: return .accepted
+            case .held: return .held
+            case .rejected(let r): return .rejected(r)
+            case .late: return .rejected(.late)
+            }
+        }
     }
 
     /// The checks and the vehicle's track for one fix; what the track reports waits in `scratch`
     /// for the rules. The part of `ingest` that touches one vehicle's state alone.
     @inline(__always)
-    mutating func feed(_ f: Fix, vehicle: Int32) -> Result {
+    mutating func feed(_ f: Fix, vehicle: Int32) -> FeedResult {
         if let r = PositionCheck.validate(lat: f.lat, lon: f.lon) { counts.add(r); return .rejected(r) }
         let v = Int(vehicle)
         precondition(v < tracks.count, "a position names a vehicle number the engine's interner never gave out")
+        if worksInLate {
+            let newest = tracks[v].lastSeen
+            if f.ts < newest { return .late(f) }
+            if f.ts > newest { histories[v].append(f, before: tracks[v], horizonStart: f.ts - settings.lateHorizon) }
+        }
         let acceptedBefore = tracks[v].acceptedCount
         let outcome = tracks[v].offer(f, vehicle: vehicle, index: index, settings: trackSettings,
                                       counts: &counts, events: &scratch)
@@ -113,6 +148,14 @@ public struct Engine: Sendable {
     private mutating func followSites(into out: inout EngineOutput, newNumber: (Int32) -> Int32?) {
         for v in tracks.indices {
             tracks[v].moveStay(vehicle: Int32(v), index: index, settings: trackSettings, events: &scratch, newNumber: newNumber)
+        }
+        // The kept states follow too; a vehicle whose kept state stays at a site that is gone
+        // cannot be worked out again from before now (its late positions are then too old).
+        for v in histories.indices {
+            for k in histories[v].chunks.indices where !histories[v].chunks[k].before.renumber(index: index, newNumber: newNumber) {
+                histories[v].chunks.removeAll()
+                break
+            }
         }
         if !scratch.isEmpty { drainEvents(into: &out) }
         var moved: [OpenKey: VisitRecord] = [:]
@@ -168,18 +211,24 @@ public struct Engine: Sendable {
             siteIds: registry.sites.map(\.id),
             tracks: tracks,
             openVisits: openVisits.map { .init(vehicle: $0.key.vehicle, site: $0.key.site, start: $0.key.start, record: $0.value) },
-            rules: rules.state, counts: counts, accepted: accepted)
+            rules: rules.state, counts: counts, accepted: accepted,
+            histories: worksInLate ? histories : nil, seen: worksInLate ? seen : nil, lateReconciled: worksInLate ? lateReconciled : nil)
     }
 
     /// An engine resumed from a checkpoint under `registry`. Stays and open visits follow their
     /// `site_id`; those whose site is gone end at their last position there (into `out`).
     public init(registry: Registry, settings: EngineSettings, restoring c: EngineCheckpoint, evidence: Bool = false,
-                into out: inout EngineOutput) {
-        self.init(registry: registry, settings: settings, evidence: evidence)
+                lateHorizon: Bool = false, into out: inout EngineOutput) {
+        self.init(registry: registry, settings: settings, evidence: evidence, lateHorizon: lateHorizon)
         for v in c.vehicles { _ = vehicleNumber(v) }
         rules = RuleEngine(settings: settings, state: c.rules)
         counts = c.counts
         accepted = c.accepted
+        if lateHorizon, let h = c.histories, h.count == tracks.count {
+            histories = h
+            seen = c.seen ?? [:]
+            lateReconciled = c.lateReconciled ?? 0
+        }
         for o in c.openVisits { openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = o.record }
         // The stays carry the checkpoint's site numbers: they follow their ids as on a reload.
         tracks = c.tracks
@@ -215,23 +264,45 @@ public struct Engine: Sendable {
     mutating func handle(_ e: TrackEvent, into out: inout EngineOutput) {
         switch e {
         case .visitOpened(let o):
+            if worksInLate {
+                let site = registry.site(o.site)
+                if opensOutOfOrder(enterprise: site.enterpriseId, at: o.at,
+                                   visitId: RuleEngine.visitId(vehicleId: vehicleId(o.vehicle), siteId: site.id, start: o.start)) {
+                    openOutOfOrder(o, into: &out)
+                    return
+                }
+            }
             let (record, alerts) = rules.open(vehicleId: vehicleId(o.vehicle), agencyId: agencyOf[Int(o.vehicle)],
                                               site: registry.site(o.site), start: o.start, at: o.at,
                                               points: Int(o.points), registry: registry)
             openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = record
+            if worksInLate { see(record) }
+            // After a reconciliation, what follows goes with it: it is written after it, in order.
+            if !out.reconciliations.isEmpty {
+                out.reconciliations[out.reconciliations.count - 1].absorb(visit: record, alerts: alerts)
+                return
+            }
             out.opened.append(record)
             out.alerts += alerts
         case .visitClosed(let c):
             guard var record = openVisits.removeValue(forKey: OpenKey(vehicle: c.vehicle, site: c.site, start: c.start)) else { return }
             record.end = c.end
             record.points = Int(c.points)
+            if !out.reconciliations.isEmpty {
+                out.reconciliations[out.reconciliations.count - 1].absorb(visit: record, alerts: [])
+                return
+            }
             out.closed.append(record)
         case .evidence(let e):
             guard let record = openVisits[OpenKey(vehicle: e.vehicle, site: e.site, start: e.start)] else { return }
             out.evidence.append((record.visitId, e.fixes))
         case .trackerSilent(let g):
-            out.alerts.append(rules.trackerSilent(g, vehicleId: vehicleId(g.vehicle), agencyId: agencyOf[Int(g.vehicle)],
-                                                  registry: registry))
+            let alert = rules.trackerSilent(g, vehicleId: vehicleId(g.vehicle), agencyId: agencyOf[Int(g.vehicle)], registry: registry)
+            if !out.reconciliations.isEmpty {
+                out.reconciliations[out.reconciliations.count - 1].absorb(visit: nil, alerts: [alert])
+                return
+            }
+            out.alerts.append(alert)
         }
     }
 
@@ -249,11 +320,13 @@ public struct EngineOutput: Sendable {
     public var alerts: [AlertRecord] = []
     /// Positions that became part of open visits, by visit (only when the engine collects them).
     public var evidence: [(visitId: String, fixes: [Fix])] = []
+    /// What late positions changed, each after the records above that came before it.
+    public var reconciliations: [Reconciliation] = []
     public init() {}
 
-    public var isEmpty: Bool { opened.isEmpty && closed.isEmpty && alerts.isEmpty && evidence.isEmpty }
+    public var isEmpty: Bool { opened.isEmpty && closed.isEmpty && alerts.isEmpty && evidence.isEmpty && reconciliations.isEmpty }
     public mutating func removeAll() {
         opened.removeAll(keepingCapacity: true); closed.removeAll(keepingCapacity: true); alerts.removeAll(keepingCapacity: true)
-        evidence.removeAll(keepingCapacity: true)
+        evidence.removeAll(keepingCapacity: true); reconciliations.removeAll()
     }
 }

@@ -10,6 +10,11 @@ public struct EngineCheckpoint: Codable, Sendable {
     var rules: RuleEngine.State
     public var counts: RejectCounts
     public var accepted: Int
+    /// Each vehicle's recent fixes and the visits seen at each enterprise, for late positions
+    /// (nil from an engine that does not work them in, or from before it did).
+    var histories: [TrackHistory]?
+    var seen: [String: [Engine.SeenVisit]]?
+    var lateReconciled: Int?
 
     struct OpenVisit: Codable, Sendable {
         var vehicle: Int32
@@ -20,4 +25,7 @@ public struct EngineCheckpoint: Codable, Sendable {
 
     /// Vehicles with an open stay (for the log line a restart writes).
     public var openStays: Int { tracks.lazy.filter { $0.stay != nil }.count }
+
+    /// Recent fixes kept for late positions.
+    public var historyFixes: Int { histories?.reduce(0) { $0 + $1.count } ?? 0 }
 }

@@ -208,6 +208,16 @@ public struct VehicleTrack: Sendable, Codable {
         }
     }
 
+    /// A kept copy of the track follows the registry's new site numbers; false when its stay's
+    /// site is gone.
+    mutating func renumber(index: SiteIndex, newNumber: (Int32) -> Int32?) -> Bool {
+        guard let st = stay else { return true }
+        guard let n = newNumber(st.site) else { return false }
+        stay!.site = n
+        stay!.blob = index.blobOffset(n)
+        return true
+    }
+
     /// The input ended (offline): open stays close, held outliers are dropped.
     public mutating func finish(vehicle: Int32, index: SiteIndex, settings: TrackSettings,
                                 counts: inout RejectCounts, events: inout [TrackEvent]) {

@@ -10,6 +10,8 @@ public struct EngineSettings: Sendable, Equatable {
     public var maxSpeedKmh: Double = 200
     public var reanchorFixes: Int = 3
     public var maxFuture: Millis = 300_000
+    /// How far behind its vehicle's newest position a late one is still worked in (§3.4).
+    public var lateHorizon: Millis = 86_400_000
 
     // §4.2–4.4 rules
     public var taskSlack: Millis = 0
@@ -37,7 +39,7 @@ public struct EngineSettings: Sendable, Equatable {
     public static func == (a: EngineSettings, b: EngineSettings) -> Bool {
         a.siteMarginM == b.siteMarginM && a.exitGrace == b.exitGrace && a.maxGap == b.maxGap
             && a.minDwell == b.minDwell && a.maxSpeedKmh == b.maxSpeedKmh && a.reanchorFixes == b.reanchorFixes
-            && a.maxFuture == b.maxFuture && a.taskSlack == b.taskSlack && a.announceLead == b.announceLead
+            && a.maxFuture == b.maxFuture && a.lateHorizon == b.lateHorizon && a.taskSlack == b.taskSlack && a.announceLead == b.announceLead
             && a.repeatWindow == b.repeatWindow && a.multiAgencyWindow == b.multiAgencyWindow
             && a.multiAgencyThreshold == b.multiAgencyThreshold && a.annualCap == b.annualCap
             && a.reasonableCap == b.reasonableCap && a.silentGap == b.silentGap

@@ -50,10 +50,17 @@ public struct RuleEngine: Sendable {
     /// an earlier calendar year than the margin reaches (the annual caps count the whole year).
     /// Memory then stays bounded by about a year of occasions however long the daemon runs.
     mutating func prune() {
-        guard latestStart != .min else { return }
+        guard let forgettable = forgettable else { return }
+        removeOccasions { forgettable($0.begin, $0.year) }
+    }
+
+    /// Whether what began at a time, in a year, can no longer count (`prune`'s rule); nil before
+    /// any visit.
+    var forgettable: ((Millis, Int) -> Bool)? {
+        guard latestStart != .min else { return nil }
         let horizon = latestStart - max(settings.repeatWindow, settings.multiAgencyWindow) - Self.pruneMargin
         let year = settings.calendar.year(of: latestStart - Self.pruneMargin)
-        removeOccasions { $0.begin < horizon && $0.year < year }
+        return { begin, y in begin < horizon && y < year }
     }
 
     /// Removes occasions (the numbers of the rest are compacted).
@@ -116,13 +123,18 @@ public struct RuleEngine: Sendable {
     /// occasion, and the alerts it raises. The engine and the simulator's ground truth both call this.
     public mutating func open(vehicleId: String, agencyId: String?, site: Site, start: Millis, at: Millis, points: Int,
                               registry: Registry) -> (VisitRecord, [AlertRecord]) {
-        let visitId = StableID.make("v-", [vehicleId, site.id, String(start)])
+        let visitId = Self.visitId(vehicleId: vehicleId, siteId: site.id, start: start)
         let facts = VisitFacts(visitId: visitId, vehicleId: vehicleId, agencyId: agencyId, site: site, start: start, at: at)
         let (assignment, alerts) = visitOpened(facts, registry: registry)
         let record = VisitRecord(visitId: visitId, vehicleId: vehicleId, agencyId: agencyId, siteId: site.id,
                                  enterpriseId: site.enterpriseId, start: start, end: nil, points: points,
                                  taskId: assignment.taskId, occasionId: assignment.occasionId, openedAt: at)
         return (record, alerts)
+    }
+
+    /// A visit's stable id: its vehicle, site and start.
+    public static func visitId(vehicleId: String, siteId: String, start: Millis) -> String {
+        StableID.make("v-", [vehicleId, siteId, String(start)])
     }
 
     /// A visit opened: decide its task and occasion, and raise what it calls for.
