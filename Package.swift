@@ -110,7 +110,7 @@ let package = Package(
             name: "FuzzRegressionTests",
             dependencies: ["InspectionFuzzTargets", "InspectionCore", "InspectionConfig", "InspectionTestSupport"]
         ),
-        .testTarget(name: "InspectionCoreTests", dependencies: ["InspectionCore"]),
+        .testTarget(name: "InspectionCoreTests", dependencies: ["InspectionCore", "InspectionTestSupport"]),
         // A real broker and processes for the tests that need them.
         .target(name: "InspectionTestSupport", dependencies: ["InspectionMQTT", "InspectionSim"], path: "Tests/Support/InspectionTestSupport"),
         .testTarget(name: "InspectionMQTTTests", dependencies: ["InspectionMQTT", "InspectionTestSupport"]),

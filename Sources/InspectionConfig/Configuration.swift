@@ -60,6 +60,7 @@ public struct Configuration: Sendable, Equatable {
         if let v = try input.double("max_speed_kmh", min: 1) { c.engine.maxSpeedKmh = v }
         if let v = try input.int("reanchor_fixes", min: 1, max: 100) { c.engine.reanchorFixes = v }
         if let v = try input.duration("max_future") { c.engine.maxFuture = v }
+        if let v = try input.duration("late_horizon") { c.engine.lateHorizon = v }
         try input.rejectUnknown()
 
         var rules = try top.section("rules")

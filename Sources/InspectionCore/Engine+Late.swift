@@ -74,6 +74,7 @@ extension Engine {
 
         var change = Reconciliation(vehicleId: vid, positions: taken.count - duplicates,
                                     lateBy: taken.map { newest - $0.ts })
+        change.at = tracks[v].lastSeen
         apply(before: before.summary(), after: after.summary(), vehicle: vehicle, into: &change)
         out.reconciliations.append(change)
         return .reconciled
@@ -296,6 +297,7 @@ extension Engine {
                    putting: [SeenVisit(visitId: visitId, vehicleId: vid, agencyId: agencyOf[Int(o.vehicle)], siteId: site.id,
                                        start: o.start, at: o.at)], into: &diff)
         var change = Reconciliation(vehicleId: vid, positions: 0, lateBy: [])
+        change.at = o.at
         diff.finish(into: &change)
         guard let a = diff.assignmentsAfter[visitId] else { return }
         change.assignments[visitId] = nil
@@ -346,6 +348,9 @@ public struct Reconciliation: Sendable {
     public var withdrawn: [AlertRecord] = []
     /// When each visit above opened.
     var openedAt: [String: Millis] = [:]
+    /// The event time of the change: the newest position of the vehicle when it was made (the
+    /// status history's time, the same on every run over the same input).
+    public var at: Millis = 0
 
     public init(vehicleId: String, positions: Int, lateBy: [Millis]) {
         self.vehicleId = vehicleId; self.positions = positions; self.lateBy = lateBy
@@ -353,7 +358,7 @@ public struct Reconciliation: Sendable {
 
     /// Takes what the engine said after it, so that it is written after it: a visit opened or
     /// closed, alerts raised (one it withdrew and that is raised again stands, changed).
-    mutating func absorb(visit: VisitRecord?, alerts: [AlertRecord]) {
+    public mutating func absorb(visit: VisitRecord?, alerts: [AlertRecord]) {
         if let visit {
             superseded.removeAll { $0.visitId == visit.visitId }
             if let i = visits.firstIndex(where: { $0.visitId == visit.visitId }) { visits[i] = visit } else { visits.append(visit) }

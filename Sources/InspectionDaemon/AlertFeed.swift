@@ -47,6 +47,14 @@ public final class AlertFeed: @unchecked Sendable {
         publish(r.raised.map { .alert($0) } + (r.withdrawn + r.reopened).map { .status($0.change, agencyId: $0.agencyId) })
     }
 
+    /// What late positions changed: alerts raised or changed, and those withdrawn.
+    public func publish(_ r: Reconciliation) {
+        publish((r.raised + r.updated).map { .alert($0) } + r.withdrawn.map {
+            .status(StatusChange(alertId: $0.alertId, at: r.at, status: .withdrawn, actor: "engine", note: Reconciliation.reason),
+                    agencyId: $0.agencyId)
+        })
+    }
+
     public func publish(_ events: [FeedEvent]) {
         guard !events.isEmpty else { return }
         let targets = lock.withLock { Array(subscribers.values) }

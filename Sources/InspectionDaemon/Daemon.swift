@@ -243,6 +243,7 @@ public final class Daemon: @unchecked Sendable {
         // new (or failed while disconnected) is sent.
         let writer = StoreWriter(store: store, faults: faults, committed: { batch in
             feed.publish(batch.alerts.map { .alert($0.record) })
+            for r in batch.reconciliations { feed.publish(r) }
             DaemonMetrics.committed(batch, now: Millis(Date().timeIntervalSince1970 * 1000))
         }, idle: { fresh in
             guard !stopping.get() else { outbox.markAcknowledged(); return }

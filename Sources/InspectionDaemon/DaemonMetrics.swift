@@ -17,6 +17,14 @@ struct DaemonMetrics {
     let alerts = Dictionary(uniqueKeysWithValues: AlertKind.allCases.map {
         ($0, Counter(label: "iw_alerts_total", dimensions: [("kind", $0.rawValue)]))
     })
+    /// Late positions (SPEC §3.4) by outcome — worked in, or older than the horizon (also among
+    /// the rejections as `late`) — and how late those worked in were.
+    let lateReconciled = Counter(label: "iw_late_positions_total", dimensions: [("outcome", "reconciled")])
+    let lateTooOld = Counter(label: "iw_late_positions_total", dimensions: [("outcome", "too_old")])
+    let lateness = Metrics.Timer(label: "iw_late_position_lateness_seconds")
+    /// Visits late positions superseded, and alerts withdrawn by why.
+    let visitsSuperseded = Counter(label: "iw_visits_superseded_total")
+    let alertsWithdrawnLate = Counter(label: "iw_alerts_withdrawn_total", dimensions: [("reason", "late_positions")])
     let queueDepth = Gauge(label: "iw_ingest_queue_depth")
     /// Messages the ingest queue did not hold in memory (the engine was behind): read back from the journal.
     let spilled = Counter(label: "iw_ingest_spilled_total")
@@ -72,10 +80,18 @@ struct DaemonMetrics {
             for r in RejectReason.allCases where engine.counts[r] > lastCounts[r] {
                 rejected[r]!.increment(by: engine.counts[r] - lastCounts[r])
             }
+            if engine.counts[.late] > lastCounts[.late] { lateTooOld.increment(by: engine.counts[.late] - lastCounts[.late]) }
             lastCounts = engine.counts
         }
         for v in batch.visits { if v.end == nil { visitsOpened.increment() } else { visitsClosed.increment() } }
         for (a, _, _) in batch.alerts { alerts[a.kind]!.increment() }
+        for r in batch.reconciliations {
+            if r.positions > 0 { lateReconciled.increment(by: r.positions) }
+            for l in r.lateBy { lateness.recordMilliseconds(l) }
+            if !r.superseded.isEmpty { visitsSuperseded.increment(by: r.superseded.count) }
+            if !r.withdrawn.isEmpty { alertsWithdrawnLate.increment(by: r.withdrawn.count) }
+            for a in r.raised { alerts[a.kind]!.increment() }
+        }
     }
 
     /// A counter following a running total kept elsewhere: what it grew by since `last`.

@@ -23,11 +23,11 @@ public struct JournalProcessor {
                 resuming: (seq: Int64, state: EngineCheckpoint)? = nil) {
         if let r = resuming {
             var closed = EngineOutput()
-            engine = Engine(registry: registry, settings: settings, restoring: r.state, evidence: true, into: &closed)
+            engine = Engine(registry: registry, settings: settings, restoring: r.state, evidence: true, lateHorizon: true, into: &closed)
             out = closed
             lastSeq = r.seq
         } else {
-            engine = Engine(registry: registry, settings: settings, evidence: true)
+            engine = Engine(registry: registry, settings: settings, evidence: true, lateHorizon: true)
         }
         subscriptions = daemon.subscriptions
         topicVehicles = daemon.subscriptions.map { TopicVehicle(filter: $0.filter) }
@@ -91,7 +91,7 @@ public struct JournalProcessor {
             batch.deadLetters.append((e.receivedAt, e.topic, r, "position rejected: \(r.rawValue)", e.payload))
         default: break
         }
-        if !out.isEmpty { drain(into: &batch, receivedAt: e.receivedAt) }
+        if !out.isEmpty { drain(into: &batch, receivedAt: e.receivedAt, replayed: replayed) }
     }
 
     /// A reloaded registry: open stays follow their sites; what ends is written.
@@ -111,16 +111,36 @@ public struct JournalProcessor {
         return result
     }
 
-    private mutating func drain(into batch: inout StoreBatch, receivedAt: Millis = 0) {
-        batch.visits += out.opened
-        batch.visits += out.closed
+    /// `replayed`: the entry was written before a restart — a reconciliation it made is in the
+    /// store already (written again, its status changes would be doubled in the history).
+    private mutating func drain(into batch: inout StoreBatch, receivedAt: Millis = 0, replayed: Bool = false) {
         batch.evidence += out.evidence
-        for var a in out.alerts {
-            // The detail as text, on this thread: writing it was about 8% of the store's thread
-            // (`perf`, alert burst), where a burst's alerts wait for each other.
-            a.detail = a.detail.asRaw
-            batch.alerts.append((a, "\(alertPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)", receivedAt))
+        if !batch.reconciliations.isEmpty {
+            // After a reconciliation in this batch, what follows is written after it.
+            for v in out.opened + out.closed { batch.reconciliations[batch.reconciliations.count - 1].absorb(visit: v, alerts: []) }
+            batch.reconciliations[batch.reconciliations.count - 1].absorb(visit: nil, alerts: out.alerts.map(Self.withRawDetail))
+        } else {
+            batch.visits += out.opened
+            batch.visits += out.closed
+            for a in out.alerts {
+                batch.alerts.append((Self.withRawDetail(a), "\(alertPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)", receivedAt))
+            }
+        }
+        if !replayed {
+            for var r in out.reconciliations {
+                r.raised = r.raised.map(Self.withRawDetail)
+                r.updated = r.updated.map(Self.withRawDetail)
+                batch.reconciliations.append(r)
+            }
         }
         out.removeAll()
+    }
+
+    /// The detail as text, on this thread: writing it was about 8% of the store's thread (`perf`,
+    /// alert burst), where a burst's alerts wait for each other.
+    static func withRawDetail(_ a: AlertRecord) -> AlertRecord {
+        var a = a
+        a.detail = a.detail.asRaw
+        return a
     }
 }

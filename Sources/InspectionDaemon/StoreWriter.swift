@@ -134,9 +134,14 @@ final class StoreWriter: @unchecked Sendable {
             }
             // The alerts of everything waiting, not only of the head group: those go first.
             let covered = alertsStoredThrough
-            let scanEnd = min(items.count, covered + Self.alertScanLimit)
+            var scanEnd = min(items.count, covered + Self.alertScanLimit)
             var alertBatches: [StoreBatch] = []
-            for case .batch(let b) in items[covered..<scanEnd] where !b.alerts.isEmpty { alertBatches.append(b) }
+            for i in covered..<scanEnd {
+                guard case .batch(let b) = items[i] else { continue }
+                if !b.alerts.isEmpty { alertBatches.append(b) }
+                // A reconciliation may withdraw what later batches raise again: nothing after it goes first.
+                if !b.reconciliations.isEmpty { scanEnd = i + 1; break }
+            }
             let head = items.first
             let done = items.isEmpty && ending
             cond.unlock()

@@ -31,6 +31,10 @@ public struct StatusChange: Sendable, Equatable {
     public var status: AlertStatus
     public var actor: String
     public var note: String?
+
+    public init(alertId: String, at: Millis, status: AlertStatus, actor: String, note: String?) {
+        self.alertId = alertId; self.at = at; self.status = status; self.actor = actor; self.note = note
+    }
 }
 
 /// Which alerts to list: kinds and statuses (empty: any) besides the common narrowing.

@@ -35,7 +35,7 @@ extension Store {
                        count(DISTINCT CASE WHEN v.task_id IS NOT NULL THEN v.occasion_id END) AS covered,
                        count(DISTINCT CASE WHEN t.kind = 'joint' OR t.partner_agency_ids != '' THEN v.occasion_id END) AS joint
                 FROM visits v LEFT JOIN tasks t ON t.task_id = v.task_id
-                WHERE v.start >= ? AND v.start < ? AND \(agencyClause)
+                WHERE v.start >= ? AND v.start < ? AND v.superseded_at IS NULL AND \(agencyClause)
                 """
             var rows: [String?: AgencyStatistics] = [:]
             func take(_ r: Row, into s: inout AgencyStatistics) {

@@ -32,13 +32,19 @@ public struct StoreBatch: Sendable {
     public var alerts: [(record: AlertRecord, topic: String, receivedAt: Millis)] = []
     public var deadLetters: [(receivedAt: Millis, topic: String, reason: RejectReason, message: String, payload: [UInt8])] = []
     public var latePositions: [(vehicleId: String, ts: Millis, lat: Double, lon: Double, receivedAt: Millis)] = []
+    /// What late positions (or a visit that opened out of order) changed, written after the rest
+    /// of the batch, in order: what the engine said after each is part of it (`absorb`).
+    public var reconciliations: [Reconciliation] = []
     /// The last journal entry this batch accounts for.
     public var processedSeq: Int64?
     /// Positions that make up visits (SPEC §5 evidence).
     public var evidence: [(visitId: String, fixes: [Fix])] = []
 
     public init() {}
-    public var isEmpty: Bool { visits.isEmpty && alerts.isEmpty && evidence.isEmpty && deadLetters.isEmpty && latePositions.isEmpty && processedSeq == nil }
+    public var isEmpty: Bool {
+        visits.isEmpty && alerts.isEmpty && evidence.isEmpty && deadLetters.isEmpty && latePositions.isEmpty && reconciliations.isEmpty
+            && processedSeq == nil
+    }
 }
 
 /// The embedded SQLite database (WAL): the engine's checkpoint, visits, alerts with their
@@ -49,6 +55,9 @@ public final class Store: Sendable {
     let pool: DatabasePool
     /// Dead letters kept at most (the oldest go first).
     public let deadLetterLimit: Int
+    /// Where an alert a reconciliation raises is published (`<prefix>/<kind>/<enterprise>`).
+    let alertTopicPrefix: String
+    func alertTopic(_ a: AlertRecord) -> String { "\(alertTopicPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)" }
 
     /// WAL checkpoints off the committing thread (the daemon), nil: SQLite's own, in the commit.
     let walCheckpointer: WALCheckpointer?
@@ -56,8 +65,10 @@ public final class Store: Sendable {
     /// `readOnly`: for reading what the daemon wrote (`stats`): no migration, no write.
     /// `backgroundCheckpoints`: WAL checkpoints on a thread of their own, never in a commit
     /// (`WALCheckpointer`; the daemon, whose commits carry alert latency).
-    public init(path: String, deadLetterLimit: Int = 100_000, readOnly: Bool = false, backgroundCheckpoints: Bool = false) throws {
+    public init(path: String, deadLetterLimit: Int = 100_000, readOnly: Bool = false, backgroundCheckpoints: Bool = false,
+                alertTopicPrefix: String = "alerts") throws {
         self.path = path
+        self.alertTopicPrefix = alertTopicPrefix
         self.deadLetterLimit = deadLetterLimit
         let checkpointer = backgroundCheckpoints && !readOnly ? WALCheckpointer(path: path) : nil
         walCheckpointer = checkpointer
@@ -208,6 +219,14 @@ public final class Store: Sendable {
                 CREATE INDEX outbox_unpublished ON outbox(id) WHERE published_at IS NULL;
                 """)
         }
+        m.registerMigration("v7: visits superseded by late positions") { db in
+            // SPEC §3.4: a visit that late positions change is never deleted; it is marked with
+            // the visit that replaces it (or none) and when.
+            try db.execute(sql: """
+                ALTER TABLE visits ADD COLUMN superseded_by TEXT;
+                ALTER TABLE visits ADD COLUMN superseded_at INTEGER;
+                """)
+        }
         return m
     }
 
@@ -292,7 +311,7 @@ public final class Store: Sendable {
     public func commit(_ batches: [StoreBatch]) throws -> [OutboxEntry] {
         guard batches.contains(where: { !$0.isEmpty }) else { return [] }
         return try writeReturningOutbox { db, inserted in
-            for b in batches where !b.isEmpty { try Self.write(b, deadLetterLimit: deadLetterLimit, alerts: &inserted, db) }
+            for b in batches where !b.isEmpty { try Self.write(b, deadLetterLimit: deadLetterLimit, topic: alertTopic, alerts: &inserted, db) }
         }
     }
 
@@ -311,7 +330,7 @@ public final class Store: Sendable {
     }
 
     /// An alert `insertAlerts` inserted, with its outbox row's id and topic.
-    private typealias InsertedAlert = (outboxId: Int64, alert: AlertRecord, topic: String)
+    typealias InsertedAlert = (outboxId: Int64, alert: AlertRecord, topic: String)
 
     /// One transaction of `body`, which notes the alerts it inserts; their outbox rows as
     /// `unpublished` reads them, built from the records in memory after the commit (the payload
@@ -335,7 +354,8 @@ public final class Store: Sendable {
         }
     }
 
-    private static func write(_ b: StoreBatch, deadLetterLimit: Int, alerts inserted: inout [InsertedAlert], _ db: Database) throws {
+    private static func write(_ b: StoreBatch, deadLetterLimit: Int, topic: (AlertRecord) -> String, alerts inserted: inout [InsertedAlert],
+                              _ db: Database) throws {
         for v in b.visits {
             try db.cachedStatement(sql: """
                 INSERT INTO visits (visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, "end", points, task_id, occasion_id, opened_at)
@@ -384,6 +404,7 @@ public final class Store: Sendable {
             try db.cachedStatement(sql: "INSERT INTO late_positions (vehicle_id, ts, lat, lon, received_at) VALUES (?, ?, ?, ?, ?)")
                 .execute(arguments: [l.vehicleId, l.ts, l.lat, l.lon, l.receivedAt])
         }
+        for r in b.reconciliations { try apply(r, topic: topic, inserted: &inserted, db) }
         if let seq = b.processedSeq {
             try db.cachedStatement(sql: "INSERT INTO state (key, value) VALUES ('processed_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
                 .execute(arguments: [seq])
@@ -426,7 +447,7 @@ public final class Store: Sendable {
 
     public func visits() throws -> [VisitRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM visits ORDER BY start, visit_id").map { r in
+            try Row.fetchAll(db, sql: "SELECT * FROM visits WHERE superseded_at IS NULL ORDER BY start, visit_id").map { r in
                 VisitRecord(visitId: r["visit_id"], vehicleId: r["vehicle_id"], agencyId: r["agency_id"], siteId: r["site_id"],
                             enterpriseId: r["enterprise_id"], start: r["start"], end: r["end"], points: r["points"],
                             taskId: r["task_id"], occasionId: r["occasion_id"], openedAt: r["opened_at"])

@@ -21,6 +21,7 @@ extension Store {
         var c = Conditions()
         c.filter(f.records, time: "start")
         c.equal("task_id", f.taskId)
+        c.add("superseded_at IS NULL", [])
         return try await page("visits", c, order: "start DESC, visit_id DESC", limit: f.limit, offset: f.offset, Self.visit)
     }
 
@@ -32,7 +33,7 @@ extension Store {
     public func visits(inOccasions ids: [String], limit: Int = 50) async throws -> [VisitRecord] {
         guard !ids.isEmpty else { return [] }
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM visits WHERE occasion_id IN (" + ids.map { _ in "?" }.joined(separator: ",")
+            try Row.fetchAll(db, sql: "SELECT * FROM visits WHERE superseded_at IS NULL AND occasion_id IN (" + ids.map { _ in "?" }.joined(separator: ",")
                                  + ") ORDER BY start, visit_id LIMIT ?", arguments: StatementArguments(ids) + [limit]).map(Self.visit)
         }
     }
@@ -52,8 +53,8 @@ extension Store {
             .map { Fix(ts: $0["ts"], lat: $0["lat"], lon: $0["lon"]) }
     }
 
-    /// Every visit seen at an enterprise, as the rules take them again (`Engine.rematch`).
+    /// Every visit seen at an enterprise (none superseded), as the rules take them again (`Engine.rematch`).
     public func seenVisits(enterprise: String) throws -> [VisitRecord] {
-        try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM visits WHERE enterprise_id = ?", arguments: [enterprise]).map(Self.visit) }
+        try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM visits WHERE enterprise_id = ? AND superseded_at IS NULL", arguments: [enterprise]).map(Self.visit) }
     }
 }
