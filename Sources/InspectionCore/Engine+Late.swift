@@ -11,6 +11,9 @@ extension Engine {
         var at: Millis
     }
 
+    /// Bytes the kept fixes take, encoded (`TrackHistory`).
+    public var historyBytes: Int { histories.reduce(0) { $0 + $1.encodedBytes } }
+
     /// Notes a visit the rules took, and now and then forgets those no rule can count any more.
     mutating func see(_ r: VisitRecord) {
         seen[r.enterpriseId, default: []].append(SeenVisit(visitId: r.visitId, vehicleId: r.vehicleId, agencyId: r.agencyId,

@@ -455,10 +455,26 @@ public final class Store: Sendable {
         }
     }
 
-    /// Alerts as (id, kind, at), time then id order.
+    /// Alerts not withdrawn as (id, kind, at), time then id order.
     public func alertKeys() throws -> [(alertId: String, kind: String, at: Millis)] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT alert_id, kind, at FROM alerts ORDER BY at, alert_id").map { ($0["alert_id"], $0["kind"], $0["at"]) }
+            try Row.fetchAll(db, sql: "SELECT alert_id, kind, at FROM alerts WHERE status != 'withdrawn' ORDER BY at, alert_id")
+                .map { ($0["alert_id"], $0["kind"], $0["at"]) }
+        }
+    }
+
+    /// Alerts not withdrawn, whole, time then id order: what the office is told now.
+    public func currentAlerts() throws -> [AlertRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM alerts WHERE status != 'withdrawn' ORDER BY at, alert_id").map { Self.alert($0).record }
+        }
+    }
+
+    /// Visits superseded by late positions, with the visit that replaced each.
+    public func supersededVisits() throws -> [(visitId: String, by: String?)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT visit_id, superseded_by FROM visits WHERE superseded_at IS NOT NULL ORDER BY visit_id")
+                .map { ($0["visit_id"], $0["superseded_by"]) }
         }
     }
 

@@ -27,6 +27,11 @@ public final class Publisher: @unchecked Sendable {
         /// Publish in the files' own line order (keeps delays and reordering planted in them);
         /// otherwise in time order.
         public var fileOrder = false
+        /// Share of vehicle-days with an outage (`BlindZones`): its fixes are held and sent after the
+        /// first live fix that follows — in `jt808` as 0x0704 blind-zone batches of at most
+        /// `batchItems`, in the other formats as late single messages in time order.
+        public var blindZone = 0.0
+        public var batchItems = 50
         public init() {}
     }
 
@@ -77,6 +82,7 @@ public final class Publisher: @unchecked Sendable {
     public func run(files: [(name: String, bytes: [UInt8])], limit: Int = Int.max, report: (Progress) -> Void) throws -> Progress {
         var (positions, names) = try Self.load(files, fileOrder: options.fileOrder)
         if positions.count > limit { positions.removeLast(positions.count - limit) }
+        let messages = Self.messages(positions, options: options)
         var rng = SplitMix64(seed: options.seed)
         var corrupted = 0
 
@@ -132,13 +138,14 @@ public final class Publisher: @unchecked Sendable {
         var latest = ts0
         var sent = 0
         func progress() -> Progress {
-            lock.withLock { Progress(published: sent, acknowledged: acked, total: min(options.total, positions.count * options.repeats), reconnects: reconnects,
+            lock.withLock { Progress(published: sent, acknowledged: acked, total: min(options.total, messages.count * options.repeats), reconnects: reconnects,
                                      elapsed: Date().timeIntervalSince(start), corrupted: corrupted) }
         }
         passes: for pass in 0..<max(1, options.repeats) {
-        for (k0, var p) in positions.enumerated() {
-            let k = pass * positions.count + k0
+        for (k0, message) in messages.enumerated() {
+            let k = pass * messages.count + k0
             if k >= options.total { break passes }
+            var p = positions[message.positions[0]]
             p.ts += Millis(pass) * shift
             if let rate = options.rate {
                 let wait = Double(k) / rate - Date().timeIntervalSince(start)
@@ -149,8 +156,15 @@ public final class Publisher: @unchecked Sendable {
                 let wait = due - Date().timeIntervalSince(start)
                 if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             }
-            PayloadEncoder.encode(options.format, vehicle: names[Int(p.vehicle)], ts: p.ts, lat: p.lat, lon: p.lon,
-                                  speedKmh: p.speedKmh, topic: &topic, payload: &payload)
+            if message.batch {
+                PayloadEncoder.encodeJT808Batch(vehicle: names[Int(p.vehicle)], fixes: message.positions.map { i in
+                    let q = positions[i]
+                    return (q.ts + Millis(pass) * shift, q.lat, q.lon, q.speedKmh)
+                }, topic: &topic, payload: &payload)
+            } else {
+                PayloadEncoder.encode(options.format, vehicle: names[Int(p.vehicle)], ts: p.ts, lat: p.lat, lon: p.lon,
+                                      speedKmh: p.speedKmh, topic: &topic, payload: &payload)
+            }
             if options.corrupt > 0 && rng.unit() < options.corrupt {
                 Self.garble(&payload, &rng)
                 corrupted += 1
@@ -186,6 +200,29 @@ public final class Publisher: @unchecked Sendable {
             if Date().timeIntervalSince(start) - lastReport > 0.5 { lastReport = Date().timeIntervalSince(start); report(progress()) }
         }
         return progress()
+    }
+
+    /// The messages to send, each the positions it carries (indices, in sending order): one each,
+    /// or with blind zones, the held fixes of an outage after the live fix that follows it — in
+    /// `jt808` batched (0x0704, at most `batchItems` a message), otherwise one late message each.
+    public static func messages(_ positions: [Position], options: Options) -> [(positions: [Int], batch: Bool)] {
+        guard options.blindZone > 0 else { return positions.indices.map { ([$0], false) } }
+        let zones = BlindZones(share: options.blindZone, seed: options.seed)
+        let arrivals = zones.arrivals(vehicle: positions.map(\.vehicle), ts: positions.map(\.ts), calendar: .shanghai)
+        var out: [(positions: [Int], batch: Bool)] = []
+        var k = 0
+        while k < arrivals.count {
+            let a = arrivals[k]
+            guard a.held, options.format == .jt808 else { out.append(([a.index], false)); k += 1; continue }
+            var group = [a.index]
+            k += 1
+            while k < arrivals.count, arrivals[k].held, arrivals[k].outage == a.outage, group.count < max(1, options.batchItems) {
+                group.append(arrivals[k].index)
+                k += 1
+            }
+            out.append((group, true))
+        }
+        return out
     }
 
     /// Breaks a payload the ways real ones break: cut short, a byte flipped to garbage, or emptied.

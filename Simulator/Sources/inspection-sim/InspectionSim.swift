@@ -92,7 +92,10 @@ struct Publish: ParsableCommand {
     @Option(help: "MQTT user name.") var username: String?
     @Option(help: "Password: read from this environment variable (never on the command line).") var passwordEnv: String?
     @Option(help: "Share of payloads garbled on the way (0…1).") var corrupt = 0.0
-    @Option(help: "Seed for --corrupt.") var seed: UInt64 = 1
+    @Option(name: .customLong("blind-zone"),
+            help: "Share of vehicle-days with a 5–90 min outage whose fixes are sent after it (jt808: 0x0704 batches of at most 50).")
+    var blindZone = 0.0
+    @Option(help: "Seed for --corrupt and --blind-zone.") var seed: UInt64 = 1
     @Flag(help: "Publish in the files' line order (keeps planted delays and reordering) instead of time order.")
     var fileOrder = false
     @Flag(help: "No progress bar.") var quiet = false
@@ -121,6 +124,8 @@ struct Publish: ParsableCommand {
         o.qos = qos; o.window = max(1, window)
         guard (0...1).contains(corrupt) else { throw fail("--corrupt: \(corrupt) is not a share between 0 and 1") }
         o.corrupt = corrupt; o.seed = seed; o.fileOrder = fileOrder
+        guard (0...1).contains(blindZone) else { throw fail("--blind-zone: \(blindZone) is not a share between 0 and 1") }
+        o.blindZone = blindZone
         var files: [(String, [UInt8])] = []
         for t in traces {
             do { files.append((t, try FileBytes.read(t))) } catch { throw fail("\(error)") }
