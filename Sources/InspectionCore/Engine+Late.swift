@@ -29,35 +29,41 @@ extension Engine {
     }
 
     /// Works in late fixes of one vehicle (each older than its newest): too old for the horizon,
-    /// counted and set aside; a duplicate of a kept fix, counted; the rest all at once.
-    public mutating func reconcile(_ late: [Fix], vehicle: Int32, into out: inout EngineOutput) -> Result {
+    /// counted and set aside; a duplicate of a kept fix, counted; the rest all at once. The
+    /// result of each fix, in the order given.
+    @discardableResult
+    public mutating func reconcile(_ late: [Fix], vehicle: Int32, into out: inout EngineOutput) -> [Result] {
         let v = Int(vehicle)
         let newest = tracks[v].lastSeen
         let horizonStart = newest - settings.lateHorizon
-        var taken: [Fix] = []
-        var result = Result.rejected(.late)
-        for f in late {
-            if f.ts < horizonStart || histories[v].chunks.isEmpty { counts.add(.late); result = .rejected(.late); continue }
-            taken.append(f)
+        var results = [Result](repeating: .reconciled, count: late.count)
+        var taken: [(fix: Fix, i: Int)] = []
+        for (i, f) in late.enumerated() {
+            if f.ts < horizonStart || histories[v].chunks.isEmpty { counts.add(.late); results[i] = .rejected(.late); continue }
+            taken.append((f, i))
         }
-        guard !taken.isEmpty else { return result }
-        taken.sort { $0.ts < $1.ts }
+        guard !taken.isEmpty else { return results }
+        taken.sort { $0.fix.ts != $1.fix.ts ? $0.fix.ts < $1.fix.ts : $0.i < $1.i }
 
-        let c = histories[v].chunk(for: taken[0].ts)
+        let c = histories[v].chunk(for: taken[0].fix.ts)
         let start = histories[v].chunks[c].before
         var fixes = histories[v].fixes(from: c)
         var merged: [Fix] = []
         merged.reserveCapacity(fixes.count + taken.count)
         var i = 0
         var duplicates = 0
-        for f in taken {
+        for (f, k) in taken {
             while i < fixes.count && fixes[i].ts < f.ts { merged.append(fixes[i]); i += 1 }
-            if (i < fixes.count && fixes[i].ts == f.ts) || merged.last?.ts == f.ts { duplicates += 1; continue }
+            if (i < fixes.count && fixes[i].ts == f.ts) || merged.last?.ts == f.ts {
+                duplicates += 1
+                results[k] = .rejected(.duplicate)
+                continue
+            }
             merged.append(f)
         }
         merged += fixes[i...]
         counts.add(.duplicate, duplicates)
-        guard merged.count > fixes.count else { return .rejected(.duplicate) }
+        guard merged.count > fixes.count else { return results }
 
         // The track as it was worked out (again, from the same state), and as it is now.
         let vid = vehicleId(vehicle)
@@ -76,11 +82,31 @@ extension Engine {
         lateReconciled += taken.count - duplicates
 
         var change = Reconciliation(vehicleId: vid, positions: taken.count - duplicates,
-                                    lateBy: taken.map { newest - $0.ts })
+                                    lateBy: taken.indices.compactMap { results[taken[$0].i] == .reconciled ? newest - taken[$0].fix.ts : nil })
         change.at = tracks[v].lastSeen
         apply(before: before.summary(), after: after.summary(), vehicle: vehicle, into: &change)
         out.reconciliations.append(change)
-        return .reconciled
+        return results
+    }
+
+    /// Positions of one vehicle in one message (a JT/T 808 batch): those newer than its newest in
+    /// order, the late ones worked in together afterwards (one run of its kept fixes, not one
+    /// each). The result of each, in the order given.
+    public mutating func ingest(sameVehicle ps: [Position], into out: inout EngineOutput) -> [Result] {
+        guard worksInLate, let first = ps.first, ps.count > 1 else { return ps.map { ingest($0, into: &out) } }
+        var results: [Result] = []
+        var late: [(fix: Fix, i: Int)] = []
+        for p in ps {
+            precondition(p.vehicle == first.vehicle, "ingest(sameVehicle:) takes one vehicle's positions")
+            let r = feed(p.fix, vehicle: p.vehicle)
+            if !scratch.isEmpty { drainEvents(into: &out) }
+            if case .late(let f) = r { late.append((f, results.count)) }
+            results.append(r.engineResult)
+        }
+        if !late.isEmpty {
+            for (r, (_, i)) in zip(reconcile(late.map(\.fix), vehicle: first.vehicle, into: &out), late) { results[i] = r }
+        }
+        return results
     }
 
     /// A run of one vehicle's fixes through a copy of its track, from a kept state.

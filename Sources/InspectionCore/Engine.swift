@@ -15,7 +15,7 @@ public struct Engine: Sendable {
     public internal(set) var rules: RuleEngine
     /// Visits opened and not yet closed, by (vehicle, site, start).
     var openVisits: [OpenKey: VisitRecord] = [:]
-    private var scratch: [TrackEvent] = []
+    var scratch: [TrackEvent] = []
     public internal(set) var counts = RejectCounts()
     public internal(set) var accepted = 0
     /// Whether late positions within the horizon are worked in (SPEC §3.4): each vehicle then
@@ -87,7 +87,7 @@ public struct Engine: Sendable {
     public mutating func ingest(_ p: Position, into out: inout EngineOutput) -> Result {
         let result = feed(p.fix, vehicle: p.vehicle)
         if !scratch.isEmpty { drainEvents(into: &out) }
-        if case .late(let f) = result { return reconcile([f], vehicle: p.vehicle, into: &out) }
+        if case .late(let f) = result { return reconcile([f], vehicle: p.vehicle, into: &out)[0] }
         return result.engineResult
     }
 
@@ -249,7 +249,7 @@ public struct Engine: Sendable {
     }
 
     /// What the tracks reported, through the rules.
-    private mutating func drainEvents(into out: inout EngineOutput) {
+    mutating func drainEvents(into out: inout EngineOutput) {
         // Swapped out, not copied: a copy would share the buffer, and emptying `scratch` would
         // then allocate a new one each time.
         var events: [TrackEvent] = []

@@ -50,15 +50,18 @@ public struct JournalProcessor {
             case .failure(let err):
                 reject(err, e, replayed: replayed, into: &batch)
             case .success(.position(let p)):
-                process(p, e, replayed: replayed, into: &batch)
+                process([p], e, replayed: replayed, into: &batch)
             case .success(let message):
-                // A batch (JT/T 808 0x0704): each item stands alone, a bad one is dead-lettered by itself.
+                // A batch (JT/T 808 0x0704): each item stands alone, a bad one is dead-lettered by
+                // itself; the good ones (one terminal's) go to the engine together.
+                var good: [NativePayload] = []
                 for item in message.items {
                     switch item {
-                    case .success(let p): process(p, e, replayed: replayed, into: &batch)
+                    case .success(let p): good.append(p)
                     case .failure(let err): reject(err, e, replayed: replayed, into: &batch)
                     }
                 }
+                if !good.isEmpty { process(good, e, replayed: replayed, into: &batch) }
             }
         }
         batch.processedSeq = entries.last?.seq
@@ -71,25 +74,40 @@ public struct JournalProcessor {
         if !replayed { batch.deadLetters.append((e.receivedAt, e.topic, err.reason, err.message, e.payload)) }
     }
 
-    /// One decoded position of entry `e`: the live feed's clock check, the engine, the records.
-    private mutating func process(_ p: NativePayload, _ e: JournalEntry, replayed: Bool, into batch: inout StoreBatch) {
-        if p.ts > e.receivedAt + maxFuture {
-            engine.count(.future)
-            if !replayed {
-                batch.deadLetters.append((e.receivedAt, e.topic, .future,
-                                          "ts \(Timestamp.formatUTC(p.ts)) is ahead of the receive clock", e.payload))
+    /// The decoded positions of entry `e` (one, or a terminal's batch): the live feed's clock
+    /// check, the engine (a batch's late ones worked in together), the records.
+    private mutating func process(_ payloads: [NativePayload], _ e: JournalEntry, replayed: Bool, into batch: inout StoreBatch) {
+        var positions: [Position] = []
+        positions.reserveCapacity(payloads.count)
+        for p in payloads {
+            if p.ts > e.receivedAt + maxFuture {
+                engine.count(.future)
+                if !replayed {
+                    batch.deadLetters.append((e.receivedAt, e.topic, .future,
+                                              "ts \(Timestamp.formatUTC(p.ts)) is ahead of the receive clock", e.payload))
+                }
+                continue
             }
-            return
+            let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
+            positions.append(Position(vehicle: v, ts: p.ts, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh,
+                                      heading: p.heading, accuracyM: p.accuracyM))
         }
-        let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
-        let position = Position(vehicle: v, ts: p.ts, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh,
-                                heading: p.heading, accuracyM: p.accuracyM)
-        switch engine.ingest(position, into: &out) {
-        case .rejected(.late) where !replayed:
-            batch.latePositions.append((engine.vehicleId(v), p.ts, p.lat, p.lon, e.receivedAt))
-        case .rejected(let r) where r.isDeadLetter && !replayed:
-            batch.deadLetters.append((e.receivedAt, e.topic, r, "position rejected: \(r.rawValue)", e.payload))
-        default: break
+        let results: [Engine.Result]
+        if positions.count == 1 {
+            results = [engine.ingest(positions[0], into: &out)]
+        } else if positions.allSatisfy({ $0.vehicle == positions.first?.vehicle }) {
+            results = engine.ingest(sameVehicle: positions, into: &out)
+        } else {
+            results = positions.map { engine.ingest($0, into: &out) }
+        }
+        for (p, r) in zip(positions, results) where !replayed {
+            switch r {
+            case .rejected(.late):
+                batch.latePositions.append((engine.vehicleId(p.vehicle), p.ts, p.lat, p.lon, e.receivedAt))
+            case .rejected(let r) where r.isDeadLetter:
+                batch.deadLetters.append((e.receivedAt, e.topic, r, "position rejected: \(r.rawValue)", e.payload))
+            default: break
+            }
         }
         if !out.isEmpty { drain(into: &batch, receivedAt: e.receivedAt, replayed: replayed) }
     }

@@ -81,6 +81,31 @@ import Testing
         Self.expectSame(ledger.current, Self.replay(s, batch), "blind zones, seed \(seed)")
     }
 
+    /// The same blind zones sent as the JT/T 808 publisher sends them — each outage's fixes in
+    /// 0x0704 batches of at most 50 — and each batch given to the engine together (its late fixes
+    /// worked in with one run of the vehicle's kept fixes).
+    @Test func blindZoneBatchesWorkedInTogetherReconcileToReplay() throws {
+        let (s, batch) = try Self.fleet(seed: 5, vehicles: 12, days: 9)
+        var options = Publisher.Options()
+        options.format = .jt808; options.blindZone = 0.3; options.seed = 2
+        let messages = Publisher.messages(batch.positions, options: options)
+        #expect(messages.filter { $0.batch && $0.positions.count > 1 }.count > 20)
+        var engine = Engine(registry: s.registry, settings: EngineSettings(), vehicles: batch.vehicles, lateHorizon: true)
+        var ledger = Ledger()
+        var out = EngineOutput()
+        var runs = 0
+        for m in messages {
+            let ps = m.positions.map { batch.positions[$0] }
+            _ = ps.count == 1 ? [engine.ingest(ps[0], into: &out)] : engine.ingest(sameVehicle: ps, into: &out)
+            runs += out.reconciliations.filter { $0.positions > 0 }.count
+            if !out.isEmpty { ledger.take(out); out.removeAll() }
+        }
+        engine.finish(into: &out)
+        ledger.take(out)
+        #expect(engine.lateReconciled > 100 && runs < engine.lateReconciled / 5)  // a run per batch, not per fix
+        Self.expectSame(ledger.current, Self.replay(s, batch), "blind-zone batches")
+    }
+
     /// A random arrival order: each position, with probability `p`, held back a random time up to
     /// `maxDelay`; then sent in order of time plus delay (so every one arrives within `maxDelay`
     /// of its vehicle's newest).
