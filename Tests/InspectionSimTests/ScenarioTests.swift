@@ -125,7 +125,7 @@ import Testing
 }
 
 /// What each kind of noise costs: `replay` of the noisy traces against the clean ground truth.
-/// The tolerances are the README's table.
+/// The tolerances are the table in docs/simulator.md.
 @Suite struct NoiseTests {
     struct Cost {
         var visitRecall: Double
