@@ -230,7 +230,14 @@ struct SupervisionAPI: Sendable {
         if let own = p.agencyId, v.agencyId != own { throw .forbidden("visit \"\(id)\" is not agency \"\(own)\"'s") }
         let track = try await Self.read { try await store.track(visitId: id) }
         let site = try await Self.read { try await shapes.site(v.siteId) }
-        return APIValues.response(.object([("visit", Self.visitWithTrack(v, track)), ("site", site.map { APIValues.site($0.0, $0.1) } ?? .null)]))
+        // A visit late positions changed is kept, marked with the visit that replaced it.
+        let superseded = try await Self.read { try await store.supersession(visitId: id) }
+        return APIValues.response(.object([
+            ("visit", Self.visitWithTrack(v, track)), ("site", site.map { APIValues.site($0.0, $0.1) } ?? .null),
+            ("superseded", superseded.map { s in
+                .object([("by", .optional(s.by)), ("at", .time(s.at)), ("reason", .string(Reconciliation.reason))])
+            } ?? .null),
+        ]))
     }
 
     func listTasks(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {

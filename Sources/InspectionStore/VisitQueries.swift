@@ -25,6 +25,14 @@ extension Store {
         return try await page("visits", c, order: "start DESC, visit_id DESC", limit: f.limit, offset: f.offset, Self.visit)
     }
 
+    /// Whether late positions superseded a visit: by which visit (if one replaced it), and when.
+    public func supersession(visitId: String) async throws -> (by: String?, at: Millis)? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT superseded_by, superseded_at FROM visits WHERE visit_id = ? AND superseded_at IS NOT NULL",
+                             arguments: [visitId]).map { ($0["superseded_by"], $0["superseded_at"]) }
+        }
+    }
+
     public func visit(id: String) async throws -> VisitRecord? {
         try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM visits WHERE visit_id = ?", arguments: [id]).map(Self.visit) }
     }

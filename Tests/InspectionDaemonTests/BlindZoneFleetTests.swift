@@ -78,8 +78,10 @@ import Testing
         // And what the vehicles did: the ground truth.
         #expect(Set(visits.map(\.visitId)) == Set(s.visits.map(\.visitId)))
         #expect(Set(alerts.map(\.alertId)) == Set(s.alerts.map(\.alertId)))
-        // The backlogs did change what had been said (the test shows something).
+        // The backlogs did change what had been said (the test shows something: alerts were
+        // raised by late positions or withdrawn); a visit superseded is kept and not current.
         #expect(try stored.count("alert_status") > 0)
+        #expect(try stored.supersededVisits().allSatisfy { !Set(visits.map(\.visitId)).contains($0.visitId) })
         #expect(logText().contains("resumed") || logText().contains("checkpoint"))
     }
 }
