@@ -14,7 +14,7 @@ struct LateCost: ParsableCommand {
     @Option(help: "Hours of reports for the in-order ratio.") var ratioHours = 1.0
     @Option var rounds = 3
 
-    /// A vehicle's fix at report `k`: a drive between sites at ~30 km/h, 20 minutes at each.
+    /// A vehicle's fix at report `k`: 20 minutes at a site, 20 on the way to the next.
     static func fix(_ reg: Registry, vehicle v: Int, k: Int, t0: Millis) -> Position {
         let cycle = 160  // 40 min: 20 at a site, 20 on the way to the next
         let leg = k / cycle, step = k % cycle
@@ -26,8 +26,10 @@ struct LateCost: ParsableCommand {
         let f = step < 80 ? 0 : Double(step - 80) / 80
         // A few metres of GPS noise, as real fixes have.
         let jitter = Double((k &* 2_654_435_761 &+ v) % 11 - 5) * 2e-6
+        // In 1e-6 degrees, as a JT/T 808 terminal reports them.
+        func micro(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
         return Position(vehicle: Int32(v), ts: t0 + Millis(k) * 15_000,
-                        lat: a.0 + (b.0 - a.0) * f + jitter, lon: a.1 + (b.1 - a.1) * f - jitter)
+                        lat: micro(a.0 + (b.0 - a.0) * f + jitter), lon: micro(a.1 + (b.1 - a.1) * f - jitter))
     }
 
     func run() throws {
@@ -76,6 +78,7 @@ struct LateCost: ParsableCommand {
 
         // 3. One vehicle's hour-long backlog, two hours behind its newest, after the whole horizon:
         // as one batch (a 0x0704 run) and one message at a time.
+        guard total >= 480 else { print("(no backlog measured: --hours under 2)"); return }
         let v: Int32 = 0
         let newest = t0 + Millis(total - 1) * 15_000
         let backlog = (0..<240).map { i -> Fix in

@@ -10,16 +10,24 @@ public struct TrackHistory: Sendable, Codable {
         /// The track before the chunk's first fix.
         var before: VehicleTrack
         var first: Millis
-        var last: Fix
+        /// Where the encoding stands after the chunk's last fix (its time is the last fix's).
+        var coder: FixCoder.State
         var count: Int32
         var bytes: FixCoder.Bytes
+        var lastTs: Millis { coder.ts }
+
+        @inline(__always)
+        mutating func add(_ f: Fix) {
+            FixCoder.append(f, state: &coder, to: &bytes)
+            count += 1
+        }
     }
 
     var chunks: [Chunk] = []
 
     /// Fixes a chunk holds before the next begins: a copy of the track per this many fixes, and
     /// at most this many fixes fed again beyond those after a late one.
-    static let chunkFixes: Int32 = 128
+    static let chunkFixes: Int32 = 256
 
     public init() {}
 
@@ -39,18 +47,21 @@ public struct TrackHistory: Sendable, Codable {
     @inline(__always)
     mutating func append(_ f: Fix, before: @autoclosure () -> VehicleTrack, horizonStart: Millis) {
         if startsChunk {
+            if let i = chunks.indices.last {
+                // Full: its bytes keep no room to grow (an array grows by doubling).
+                chunks[i].bytes.storage = Array(chunks[i].bytes.storage[...])
+            }
             var dropped = 0
-            while dropped < chunks.count && chunks[dropped].last.ts < horizonStart { dropped += 1 }
+            while dropped < chunks.count && chunks[dropped].lastTs < horizonStart { dropped += 1 }
             if dropped > 0 { chunks.removeFirst(dropped) }
             var bytes = FixCoder.Bytes()
-            FixCoder.append(f, after: nil, to: &bytes)
-            chunks.append(Chunk(before: before(), first: f.ts, last: f, count: 1, bytes: bytes))
+            bytes.storage.reserveCapacity(Int(Self.chunkFixes) * 4)
+            var chunk = Chunk(before: before(), first: f.ts, coder: FixCoder.State(), count: 0, bytes: bytes)
+            chunk.add(f)
+            chunks.append(chunk)
             return
         }
-        let i = chunks.count - 1
-        FixCoder.append(f, after: chunks[i].last, to: &chunks[i].bytes)
-        chunks[i].last = f
-        chunks[i].count += 1
+        chunks[chunks.count - 1].add(f)
     }
 
     /// The chunk to work again from for a fix at `ts`: the last that begins at or before it, else
@@ -77,10 +88,12 @@ public struct TrackHistory: Sendable, Codable {
     mutating func truncate(from c: Int) { chunks.removeSubrange(c...) }
 }
 
-/// Fixes as bytes: each a varint of its time step, then its latitude and longitude as zigzag
-/// varints of their step in 1e-7 degrees — or, when a coordinate is not exactly a multiple of
-/// 1e-7 degrees as a Double reads it back, both as their 8 raw bytes. Lossless either way, so a
-/// track worked out again from these fixes is the track their original values gave.
+/// Fixes as bytes: each a varint head — its time step, whole seconds when it is one, and two
+/// flags — then its latitude and longitude as zigzag varints of their step in 1e-7 degrees (in
+/// 1e-6 when both steps are whole 1e-6: JT/T 808's precision); or, when a coordinate is not
+/// exactly a multiple of 1e-7 degrees as a Double reads it back, both as their 8 raw bytes.
+/// Lossless either way, so a track worked out again from these fixes is the track their original
+/// values gave. A JT/T 808 vehicle reporting every 15 s takes 3–5 bytes a fix.
 public enum FixCoder {
     /// The encoded bytes; Codable as base64 (a checkpoint is JSON).
     public struct Bytes: Sendable, Codable {
@@ -100,7 +113,15 @@ public enum FixCoder {
         }
     }
 
+    /// What the next step is from: the last fix's time and 1e-7 degrees.
+    public struct State: Sendable, Codable, Equatable {
+        var ts: Millis = 0
+        var qa: Int64 = 0
+        var qo: Int64 = 0
+    }
+
     static let scale = 1e7
+    static let rawFlag: UInt64 = 1, seconds: UInt64 = 2, micro: UInt64 = 4
 
     /// The coordinate in 1e-7 degrees, if that number of them is exactly `v` again.
     @inline(__always)
@@ -112,37 +133,45 @@ public enum FixCoder {
     }
 
     @inline(__always)
-    static func append(_ f: Fix, after prev: Fix?, to out: inout Bytes) {
-        let dt = UInt64(bitPattern: f.ts &- (prev?.ts ?? 0))
+    static func append(_ f: Fix, state: inout State, to out: inout Bytes) {
+        let dt = f.ts &- state.ts
+        var flags: UInt64 = 0
+        var step = UInt64(bitPattern: dt)
+        if dt % 1000 == 0 { flags |= seconds; step = UInt64(bitPattern: dt / 1000) }
         if let qa = quantized(f.lat), let qo = quantized(f.lon) {
-            let pa = prev.flatMap { quantized($0.lat) } ?? 0, po = prev.flatMap { quantized($0.lon) } ?? 0
-            varint(dt << 1, &out.storage)
-            varint(zigzag(qa &- pa), &out.storage)
-            varint(zigzag(qo &- po), &out.storage)
+            var da = qa &- state.qa, dn = qo &- state.qo
+            if da % 10 == 0 && dn % 10 == 0 { flags |= micro; da /= 10; dn /= 10 }
+            varint(step << 3 | flags, &out.storage)
+            varint(zigzag(da), &out.storage)
+            varint(zigzag(dn), &out.storage)
+            state = State(ts: f.ts, qa: qa, qo: qo)
         } else {
-            varint(dt << 1 | 1, &out.storage)
+            varint(step << 3 | flags | rawFlag, &out.storage)
             raw(f.lat.bitPattern, &out.storage)
             raw(f.lon.bitPattern, &out.storage)
+            // The next step is from this fix's own 1e-7 degrees, where it has them.
+            state = State(ts: f.ts, qa: quantized(f.lat) ?? 0, qo: quantized(f.lon) ?? 0)
         }
     }
 
     static func decode(_ bytes: Bytes, count: Int, into out: inout [Fix]) {
         bytes.storage.withUnsafeBufferPointer { b in
             var p = 0
-            var ts: Millis = 0, qa: Int64 = 0, qo: Int64 = 0
+            var state = State()
             for _ in 0..<count {
                 let head = readVarint(b, &p)
-                ts = ts &+ Int64(bitPattern: head >> 1)
-                if head & 1 == 0 {
-                    qa = qa &+ unzigzag(readVarint(b, &p))
-                    qo = qo &+ unzigzag(readVarint(b, &p))
-                    out.append(Fix(ts: ts, lat: Double(qa) / scale, lon: Double(qo) / scale))
+                let step = Int64(bitPattern: head >> 3)
+                state.ts = state.ts &+ (head & seconds != 0 ? step &* 1000 : step)
+                if head & rawFlag == 0 {
+                    let k: Int64 = head & micro != 0 ? 10 : 1
+                    state.qa = state.qa &+ unzigzag(readVarint(b, &p)) &* k
+                    state.qo = state.qo &+ unzigzag(readVarint(b, &p)) &* k
+                    out.append(Fix(ts: state.ts, lat: Double(state.qa) / scale, lon: Double(state.qo) / scale))
                 } else {
                     let lat = Double(bitPattern: readRaw(b, &p)), lon = Double(bitPattern: readRaw(b, &p))
-                    // The next step is from this fix's own 1e-7 degrees, as `append` took it.
-                    qa = quantized(lat) ?? 0
-                    qo = quantized(lon) ?? 0
-                    out.append(Fix(ts: ts, lat: lat, lon: lon))
+                    state.qa = quantized(lat) ?? 0
+                    state.qo = quantized(lon) ?? 0
+                    out.append(Fix(ts: state.ts, lat: lat, lon: lon))
                 }
             }
         }
