@@ -191,11 +191,16 @@ struct CommandExecutor {
             return .failure(.failed(error.description))
         }
         let before = processor.engine.registry.tasks
-        try store.commit(processor.replaceRegistry(fresh))
+        // On a copy, taken only once the store has committed what the reload changes (stays whose
+        // site is gone end, visits are matched again): a failed write leaves engine and store as
+        // they were, together.
+        var copy = processor
+        try store.commit(copy.replaceRegistry(fresh))
         var result = CommandResult()
         result.registry = (fresh.sites.count, fresh.vehicles.count, fresh.tasks.count)
-        result.rematch = try rematchChanged(Self.changedEnterprises(before, fresh.tasks), processor: &processor,
+        result.rematch = try rematchChanged(Self.changedEnterprises(before, fresh.tasks), processor: &copy,
                                             actor: caller.name, reason: "registry reloaded by \(caller.name)")
+        processor = copy
         return .success(result)
     }
 }
