@@ -22,6 +22,15 @@ public enum AlertStatus: String, Sendable, CaseIterable {
 public struct StoredAlert: Sendable {
     public var record: AlertRecord
     public var status: AlertStatus
+
+    /// What MQTT carries (SPEC §5): the record, and its status when it is not open — an alert
+    /// withdrawn, reopened or changed after it was published is published again, so a subscriber
+    /// learns that too.
+    public var payload: JSONValue {
+        guard status != .open, case .object(var members) = record.json else { return record.json }
+        members.append(("status", .string(status.rawValue)))
+        return .object(members)
+    }
 }
 
 /// One entry of an alert's status history.

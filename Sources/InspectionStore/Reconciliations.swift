@@ -2,6 +2,12 @@ import GRDB
 import InspectionCore
 
 extension Store {
+    /// An outbox row for an alert already published: the record goes out again with its status
+    /// as it is when the row is sent (`StoredAlert.payload`).
+    static func publishAgain(_ a: AlertRecord, topic: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO outbox (alert_id, topic) VALUES (?, ?)").execute(arguments: [a.alertId, topic])
+    }
+
     /// What late positions changed (SPEC §3.4), written as the engine said it: visits upserted
     /// whole (a visit superseded earlier and back again is current again), visits superseded
     /// (never deleted), other visits' task or occasion, alerts raised (or reopened, when they had
@@ -41,11 +47,13 @@ extension Store {
             if status == AlertStatus.withdrawn.rawValue {
                 try setStatus(a.alertId, .open, actor: "engine", note: Reconciliation.reason, at: at, db)
             }
+            try publishAgain(a, topic: topic(a), db)  // reopened or changed: subscribers hear it
         }
         for a in r.withdrawn {
             let status = try String.fetchOne(db, sql: "SELECT status FROM alerts WHERE alert_id = ?", arguments: [a.alertId])
             guard let status, status != AlertStatus.withdrawn.rawValue else { continue }
             try setStatus(a.alertId, .withdrawn, actor: "engine", note: Reconciliation.reason, at: at, db)
+            try publishAgain(a, topic: topic(a), db)
         }
     }
 }

@@ -425,8 +425,8 @@ public final class Store: Sendable {
                 SELECT outbox.id AS outbox_id, outbox.topic AS outbox_topic, alerts.* FROM outbox JOIN alerts USING (alert_id)
                 WHERE outbox.published_at IS NULL AND outbox.id > ? ORDER BY outbox.id LIMIT ?
                 """, arguments: [after, limit]).map { r in
-                let alert = Self.alert(r).record
-                return OutboxEntry(id: r["outbox_id"], alertId: alert.alertId, topic: r["outbox_topic"], payload: alert.json.bytes)
+                let alert = Self.alert(r)
+                return OutboxEntry(id: r["outbox_id"], alertId: alert.record.alertId, topic: r["outbox_topic"], payload: alert.payload.bytes)
             }
         }
     }
