@@ -215,12 +215,10 @@ extension Engine {
             matchAgain(e, removing: goneIds, putting: upserts, into: &diff)
         }
         for g in before.silent {
-            let a = rules.trackerSilent(g, vehicleId: vid, agencyId: agency, registry: registry)
-            diff.alertsBefore[a.alertId] = a
+            if let a = rules.trackerSilent(g, vehicleId: vid, agencyId: agency, registry: registry) { diff.alertsBefore[a.alertId] = a }
         }
         for g in after.silent {
-            let a = rules.trackerSilent(g, vehicleId: vid, agencyId: agency, registry: registry)
-            diff.alertsAfter[a.alertId] = a
+            if let a = rules.trackerSilent(g, vehicleId: vid, agencyId: agency, registry: registry) { diff.alertsAfter[a.alertId] = a }
         }
         diff.finish(into: &change)
         let assignmentsBefore = diff.assignmentsBefore

@@ -297,7 +297,8 @@ public struct Engine: Sendable {
             guard let record = openVisits[OpenKey(vehicle: e.vehicle, site: e.site, start: e.start)] else { return }
             out.evidence.append((record.visitId, e.fixes))
         case .trackerSilent(let g):
-            let alert = rules.trackerSilent(g, vehicleId: vehicleId(g.vehicle), agencyId: agencyOf[Int(g.vehicle)], registry: registry)
+            guard let alert = rules.trackerSilent(g, vehicleId: vehicleId(g.vehicle), agencyId: agencyOf[Int(g.vehicle)],
+                                                  registry: registry) else { return }
             if !out.reconciliations.isEmpty {
                 out.reconciliations[out.reconciliations.count - 1].absorb(visit: nil, alerts: [alert])
                 return

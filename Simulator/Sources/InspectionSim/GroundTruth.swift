@@ -96,8 +96,8 @@ public enum GroundTruth {
                 visits.append(record)
                 alerts += raised
             case .silent(let v, let g):
-                alerts.append(rules.trackerSilent(g, vehicleId: vehicleIds[v], agencyId: registry.vehicles[vehicleIds[v]]?.agencyId,
-                                                  registry: registry))
+                if let a = rules.trackerSilent(g, vehicleId: vehicleIds[v], agencyId: registry.vehicles[vehicleIds[v]]?.agencyId,
+                                               registry: registry) { alerts.append(a) }
             }
         }
         Engine.sortForOutput(&visits, &alerts)

@@ -314,8 +314,11 @@ public struct RuleEngine: Sendable {
         return alerts
     }
 
-    /// A silent tracker near a site (SPEC §4.4).
-    public func trackerSilent(_ g: SilentGap, vehicleId: String, agencyId: String?, registry: Registry) -> AlertRecord {
+    /// A silent tracker near a site (SPEC §4.4); nil for a tracker no agency owns (§4.4: an
+    /// unknown vehicle's positions raise only `unregistered_visit` — its silence is not the
+    /// office's concern).
+    public func trackerSilent(_ g: SilentGap, vehicleId: String, agencyId: String?, registry: Registry) -> AlertRecord? {
+        guard agencyId != nil else { return nil }
         let site = registry.site(g.site)
         let facts = VisitFacts(visitId: "", vehicleId: vehicleId, agencyId: agencyId, site: site, start: g.to.ts, at: g.to.ts)
         var a = makeAlert(.trackerSilent, facts, taskId: nil, id: [vehicleId, String(g.from.ts), String(g.to.ts)], detail: [
