@@ -7,7 +7,11 @@ import GRDBSQLite
 public struct WALCheckpoints: Sendable, Equatable {
     public var runs = 0
     public var fulls = 0
+    /// Wake-ups whose every attempt failed (the WAL keeps its pages until the next one).
     public var failures = 0
+    /// Attempts that failed and were tried again at once (a transient busy), and the last error.
+    public var retries = 0
+    public var lastError: String?
     public var walFrames = 0
     public var copied = 0
 }
@@ -128,7 +132,24 @@ final class WALCheckpointer: @unchecked Sendable {
         cond.withLock { finished = true; cond.broadcast() }
     }
 
+    /// Attempts a wake-up makes before it gives up until the next: a checkpoint that fails is most
+    /// often busy for a moment (a connection opening while the writer commits back to back on a
+    /// machine short of CPU), and the next wake-up may be a long way off.
+    static let attempts = 3
+
     private func checkpoint() {
+        for attempt in 1...Self.attempts {
+            if attemptCheckpoint() { return }
+            if attempt < Self.attempts {
+                cond.withLock { done.retries += 1 }
+                usleep(20_000)
+            }
+        }
+        cond.withLock { done.failures += 1 }
+    }
+
+    /// One checkpoint: true when it ran.
+    private func attemptCheckpoint() -> Bool {
         do {
             if connection == nil {
                 var c = Configuration()
@@ -159,11 +180,14 @@ final class WALCheckpointer: @unchecked Sendable {
                 done.walFrames = r.walFrameCount
                 done.copied = r.checkpointedFrameCount
             }
+            return true
         } catch {
             // Busy (a reader of an old snapshot, a backup) or an I/O error: the WAL keeps the
-            // pages, and the next commit past the threshold wakes the thread again (the commits
-            // themselves are unaffected; a store that cannot write fails there, where it is reported).
-            cond.withLock { done.failures += 1 }
+            // pages; tried again, and after that the next commit past the threshold wakes the
+            // thread again (the commits themselves are unaffected; a store that cannot write
+            // fails there, where it is reported).
+            cond.withLock { done.lastError = "\(error)" }
+            return false
         }
     }
 }
