@@ -76,6 +76,18 @@ struct LateCost: ParsableCommand {
                      vehicles, hours, total * vehicles, feed, c.historyFixes, Double(engine.historyBytes) / Double(max(1, c.historyFixes)),
                      after.now, before, after.peak))
 
+        // The engine's checkpoint with all of it (the daemon saves one every 30 s by default).
+        let encodeStart = Clock.now()
+        let bytes = try JSONEncoder().encode(c).count
+        print(String(format: "the engine's checkpoint with it: %.0f MB of JSON, encoded in %.1f s", Double(bytes) / 1_048_576,
+                     Clock.now() - encodeStart))
+        // As the daemon saves it: the full chunks apart (each written once), the rest every time.
+        let slimStart = Clock.now()
+        let (slim, apart) = c.keepingFullChunksApart()
+        let slimBytes = try JSONEncoder().encode(slim).count
+        print(String(format: "  with the full chunks apart (%d chunks, written once each): %.1f MB of JSON, encoded in %.2f s",
+                     apart.count, Double(slimBytes) / 1_048_576, Clock.now() - slimStart))
+
         // 3. One vehicle's hour-long backlog, two hours behind its newest, after the whole horizon:
         // as one batch (a 0x0704 run) and one message at a time.
         guard total >= 480 else { print("(no backlog measured: --hours under 2)"); return }

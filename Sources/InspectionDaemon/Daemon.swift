@@ -124,7 +124,17 @@ public final class Daemon: @unchecked Sendable {
         do {
             let written = try store.processedSeq()
             let saved = try store.checkpoint()
-            let resume = try saved.map { (seq: $0.seq, state: try JSONDecoder().decode(EngineCheckpoint.self, from: $0.state)) }
+            var resume = try saved.map { (seq: $0.seq, state: try JSONDecoder().decode(EngineCheckpoint.self, from: $0.state)) }
+            if resume != nil, !(resume!.state.chunkIds.isEmpty) {
+                // The kept fixes' full chunks, stored apart: put back before the engine resumes.
+                let chunks = try store.historyChunks()
+                let decoder = JSONDecoder()
+                let lost = resume!.state.puttingChunksBack { id in chunks[id].flatMap { try? decoder.decode(HistoryChunk.self, from: $0) } }
+                if lost > 0 {
+                    logger.error("kept fixes missing from the store: late positions of these vehicles before now count as too old",
+                                 metadata: ["iw.vehicles": "\(lost)"])
+                }
+            }
             processor = JournalProcessor(registry: registry, settings: c.engine, daemon: d, resuming: resume)
             processor.writtenThrough = written
             journal = try JournalFile(directory: d.storePath + ".journal", startAfter: max(written, saved?.seq ?? 0))
@@ -415,6 +425,8 @@ final class Checkpointer: @unchecked Sendable {
     private let queue = DispatchQueue(label: "inspection-watch.checkpoint")
     private let group = DispatchGroup()
     private let busy = Atomic(false)
+    /// The chunks of kept fixes in the store (read at start; the checkpoint's thread's own after).
+    private var storedChunks: Set<UInt64>?
 
     /// False (and nothing done) while the previous one is still being written.
     func submit(engine: Engine, seq: Int64, store: Store, journal: JournalFile, logger: Logger) -> Bool {
@@ -424,8 +436,15 @@ final class Checkpointer: @unchecked Sendable {
             defer { busy.set(false) }
             do {
                 let began = DispatchTime.now()
-                let state = try JSONEncoder().encode(engine.checkpoint())
-                try store.saveCheckpoint(seq: seq, state: state)
+                // The full chunks of kept fixes apart: each written once, the checkpoint naming them.
+                let (slim, apart) = engine.checkpoint().keepingFullChunksApart()
+                let stored = try storedChunks ?? store.historyChunkIds()
+                let encoder = JSONEncoder()
+                let fresh = try apart.filter { !stored.contains($0.id) }.map { (id: $0.id, data: try encoder.encode($0.chunk)) }
+                let named = Set(apart.map(\.id))
+                let state = try encoder.encode(slim)
+                try store.saveCheckpoint(seq: seq, state: state, chunks: fresh, drop: Array(stored.subtracting(named)))
+                storedChunks = named
                 DaemonMetrics.checkpointDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - began.uptimeNanoseconds))
                 DaemonMetrics.checkpointBytes.record(state.count)
                 journal.prune(through: seq)

@@ -227,6 +227,11 @@ public final class Store: Sendable {
                 ALTER TABLE visits ADD COLUMN superseded_at INTEGER;
                 """)
         }
+        m.registerMigration("v8: kept fixes' full chunks apart from the checkpoint") { db in
+            // A full chunk of a vehicle's kept fixes (late positions, SPEC §3.4) never changes: it
+            // is written once under its id (a digest of it), the checkpoint naming it.
+            try db.execute(sql: "CREATE TABLE history_chunks (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
+        }
         return m
     }
 
@@ -286,6 +291,38 @@ public final class Store: Sendable {
                 INSERT INTO checkpoint (id, seq, saved_at, state) VALUES (1, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, saved_at = excluded.saved_at, state = excluded.state
                 """, arguments: [seq, Millis(Date().timeIntervalSince1970 * 1000), state])
+        }
+    }
+
+    /// Saves the engine's state after journal entry `seq` with the chunks of kept fixes it names
+    /// that are not stored yet (`chunks`), and drops those it no longer names (`drop`), in one
+    /// transaction. Chunk ids are UInt64 digests, stored as the Int64 of the same bits.
+    public func saveCheckpoint(seq: Int64, state: Data, chunks: [(id: UInt64, data: Data)], drop: [UInt64]) throws {
+        try pool.write { db in
+            let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO history_chunks (id, data) VALUES (?, ?)")
+            for c in chunks { try insert.execute(arguments: [Int64(bitPattern: c.id), c.data]) }
+            let delete = try db.cachedStatement(sql: "DELETE FROM history_chunks WHERE id = ?")
+            for id in drop { try delete.execute(arguments: [Int64(bitPattern: id)]) }
+            try db.execute(sql: """
+                INSERT INTO checkpoint (id, seq, saved_at, state) VALUES (1, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, saved_at = excluded.saved_at, state = excluded.state
+                """, arguments: [seq, Millis(Date().timeIntervalSince1970 * 1000), state])
+        }
+    }
+
+    /// The ids of the chunks of kept fixes stored.
+    public func historyChunkIds() throws -> Set<UInt64> {
+        try pool.read { db in Set(try Int64.fetchAll(db, sql: "SELECT id FROM history_chunks").map { UInt64(bitPattern: $0) }) }
+    }
+
+    /// Every chunk of kept fixes stored, by id.
+    public func historyChunks() throws -> [UInt64: Data] {
+        try pool.read { db in
+            var out: [UInt64: Data] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT id, data FROM history_chunks") {
+                out[UInt64(bitPattern: r["id"] as Int64)] = r["data"]
+            }
+            return out
         }
     }
 

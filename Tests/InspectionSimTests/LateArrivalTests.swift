@@ -1,3 +1,4 @@
+import Foundation
 import InspectionCore
 import InspectionSim
 import InspectionTestSupport
@@ -104,6 +105,39 @@ import Testing
         ledger.take(out)
         #expect(engine.lateReconciled > 100 && runs < engine.lateReconciled / 5)  // a run per batch, not per fix
         Self.expectSame(ledger.current, Self.replay(s, batch), "blind-zone batches")
+    }
+
+    /// A restart in the middle of blind zones: the checkpoint saved as the daemon saves it (full
+    /// chunks of kept fixes apart, everything through JSON), a new engine resumed from it, the
+    /// rest delivered — backlogs whose fixes go back before the restart included.
+    @Test func aCheckpointWithItsChunksApartKeepsTheAbilityAcrossARestart() throws {
+        let (s, batch) = try Self.fleet(seed: 5, vehicles: 12, days: 9)
+        let zones = BlindZones(share: 0.3, seed: 3)
+        let order = zones.arrivals(vehicle: batch.positions.map(\.vehicle), ts: batch.positions.map(\.ts), calendar: s.calendar).map(\.index)
+        var engine = Engine(registry: s.registry, settings: EngineSettings(), vehicles: batch.vehicles, lateHorizon: true)
+        var ledger = Ledger()
+        var out = EngineOutput()
+        let half = order.count / 2
+        for i in order[..<half] {
+            _ = engine.ingest(batch.positions[i], into: &out)
+            if !out.isEmpty { ledger.take(out); out.removeAll() }
+        }
+        let (slim, apart) = engine.checkpoint().keepingFullChunksApart()
+        #expect(apart.count >= 10)  // about a day of fixes a vehicle: the rest is past the horizon
+        let stored = Dictionary(uniqueKeysWithValues: try apart.map { ($0.id, try JSONEncoder().encode($0.chunk)) })
+        var restored = try JSONDecoder().decode(EngineCheckpoint.self, from: try JSONEncoder().encode(slim))
+        #expect(restored.puttingChunksBack { id in stored[id].flatMap { try? JSONDecoder().decode(HistoryChunk.self, from: $0) } } == 0)
+        var resumed = Engine(registry: s.registry, settings: EngineSettings(), restoring: restored, lateHorizon: true, into: &out)
+        ledger.take(out); out.removeAll()
+        let reconciledBefore = resumed.lateReconciled
+        for i in order[half...] {
+            _ = resumed.ingest(batch.positions[i], into: &out)
+            if !out.isEmpty { ledger.take(out); out.removeAll() }
+        }
+        resumed.finish(into: &out)
+        ledger.take(out)
+        #expect(resumed.lateReconciled > reconciledBefore + 50)
+        Self.expectSame(ledger.current, Self.replay(s, batch), "restarted halfway")
     }
 
     /// A random arrival order: each position, with probability `p`, held back a random time up to

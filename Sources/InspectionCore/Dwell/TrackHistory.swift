@@ -14,7 +14,21 @@ public struct TrackHistory: Sendable, Codable {
         var coder: FixCoder.State
         var count: Int32
         var bytes: FixCoder.Bytes
+        /// Set once the chunk is full (it never changes after): a digest of all of it, the id
+        /// it is stored under apart from the engine's checkpoint.
+        var id: UInt64?
         var lastTs: Millis { coder.ts }
+
+        /// FNV-1a over the state before, the fixes and their count.
+        func digest() -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            before.digest(into: &h)
+            for b in bytes.storage { h ^= UInt64(b); h = h &* 0x100_0000_01b3 }
+            for v in [UInt64(bitPattern: first), UInt64(count)] {
+                for k in 0..<8 { h ^= (v >> (8 * UInt64(k))) & 0xff; h = h &* 0x100_0000_01b3 }
+            }
+            return h
+        }
 
         @inline(__always)
         mutating func add(_ f: Fix) {
@@ -24,6 +38,9 @@ public struct TrackHistory: Sendable, Codable {
     }
 
     var chunks: [Chunk] = []
+    /// In a checkpoint that keeps the full chunks apart (`EngineCheckpoint.keepingFullChunksApart`):
+    /// their ids, oldest first, `chunks` holding only the one being filled.
+    var apart: [UInt64]?
 
     /// Fixes a chunk holds before the next begins: a copy of the track per this many fixes, and
     /// at most this many fixes fed again beyond those after a late one.
@@ -47,9 +64,11 @@ public struct TrackHistory: Sendable, Codable {
     @inline(__always)
     mutating func append(_ f: Fix, before: @autoclosure () -> VehicleTrack, horizonStart: Millis) {
         if startsChunk {
-            if let i = chunks.indices.last {
-                // Full: its bytes keep no room to grow (an array grows by doubling).
+            if let i = chunks.indices.last, chunks[i].id == nil {
+                // Full: its bytes keep no room to grow (an array grows by doubling), and it gets
+                // the id it is stored under.
                 chunks[i].bytes.storage = Array(chunks[i].bytes.storage[...])
+                chunks[i].id = chunks[i].digest()
             }
             var dropped = 0
             while dropped < chunks.count && chunks[dropped].lastTs < horizonStart { dropped += 1 }
@@ -86,6 +105,56 @@ public struct TrackHistory: Sendable, Codable {
 
     /// Drops chunk `c` and every later one (they are about to be written again).
     mutating func truncate(from c: Int) { chunks.removeSubrange(c...) }
+}
+
+/// A full chunk of a vehicle's kept fixes, as the daemon stores it apart from the engine's
+/// checkpoint (it never changes once full, so it is written once).
+public struct HistoryChunk: Sendable, Codable {
+    let chunk: TrackHistory.Chunk
+}
+
+extension EngineCheckpoint {
+    /// This checkpoint with every full chunk of kept fixes replaced by its id, and those chunks.
+    /// Saved every `checkpoint_interval`, the rest is small: the chunks being filled, the tracks,
+    /// the occasions; a full chunk is stored once.
+    public func keepingFullChunksApart() -> (EngineCheckpoint, [(id: UInt64, chunk: HistoryChunk)]) {
+        guard let histories else { return (self, []) }
+        var slim = self
+        var apart: [(id: UInt64, chunk: HistoryChunk)] = []
+        slim.histories = histories.map { h in
+            var h = h
+            let full = h.chunks.prefix { $0.id != nil }
+            h.apart = full.map { $0.id! }
+            apart += full.map { ($0.id!, HistoryChunk(chunk: $0)) }
+            h.chunks.removeFirst(full.count)
+            return h
+        }
+        return (slim, apart)
+    }
+
+    /// The ids of the chunks kept apart.
+    public var chunkIds: [UInt64] { histories?.flatMap { $0.apart ?? [] } ?? [] }
+
+    /// The chunks kept apart put back (`chunk` reads one by id). A vehicle one of whose chunks
+    /// cannot be read keeps no history: its late positions before now are then too old. Returns
+    /// how many vehicles that was.
+    public mutating func puttingChunksBack(_ chunk: (UInt64) -> HistoryChunk?) -> Int {
+        guard var hs = histories else { return 0 }
+        var lost = 0
+        for v in hs.indices {
+            guard let ids = hs[v].apart else { continue }
+            let found = ids.compactMap { chunk($0)?.chunk }
+            if found.count == ids.count {
+                hs[v].chunks = found + hs[v].chunks
+            } else {
+                hs[v].chunks = []
+                lost += 1
+            }
+            hs[v].apart = nil
+        }
+        histories = hs
+        return lost
+    }
 }
 
 /// Fixes as bytes: each a varint head — its time step, whole seconds when it is one, and two

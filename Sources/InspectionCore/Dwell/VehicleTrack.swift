@@ -208,6 +208,23 @@ public struct VehicleTrack: Sendable, Codable {
         }
     }
 
+    /// A digest of everything the track holds (FNV-1a over its fields): with a chunk's fixes, the
+    /// id a chunk of kept fixes is stored under (`TrackHistory`).
+    func digest(into h: inout UInt64) {
+        func mix(_ v: UInt64) { for k in 0..<8 { h ^= (v >> (8 * UInt64(k))) & 0xff; h = h &* 0x100_0000_01b3 } }
+        func fix(_ f: Fix?) {
+            guard let f else { mix(0x6e6f6e65); return }
+            mix(UInt64(bitPattern: f.ts)); mix(f.lat.bitPattern); mix(f.lon.bitPattern)
+        }
+        func fixes(_ fs: [Fix]) { mix(UInt64(fs.count)); for f in fs { fix(f) } }
+        fix(last); mix(UInt64(bitPattern: lastSeen)); fixes(pending); mix(UInt64(acceptedCount))
+        guard let st = stay else { mix(0x6e6f7374); return }
+        mix(UInt64(UInt32(bitPattern: st.site))); mix(UInt64(bitPattern: Int64(st.blob))); mix(UInt64(bitPattern: st.first))
+        mix(UInt64(bitPattern: st.lastAt)); mix(UInt64(bitPattern: st.lastFed)); mix(UInt64(UInt32(bitPattern: st.points)))
+        mix(st.opened ? 1 : 0); fixes(st.excursion); fixes(st.early)
+        fix(st.pendingSilent?.from); fix(st.pendingSilent?.to)
+    }
+
     /// A kept copy of the track follows the registry's new site numbers; false when its stay's
     /// site is gone.
     mutating func renumber(index: SiteIndex, newNumber: (Int32) -> Int32?) -> Bool {
