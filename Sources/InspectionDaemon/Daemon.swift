@@ -17,7 +17,7 @@ import Logging
 /// outputs it covers are committed, and the journal before it is deleted; on start the engine
 /// resumes from the checkpoint and processes the journal after it, stable ids making any repeated
 /// write a no-op.
-public final class Daemon: @unchecked Sendable {
+public final class Daemon: OfficeBackend, @unchecked Sendable {
     let configuration: Configuration
     let logger: Logger
     /// The database: the daemon writes it, the HTTP API reads it (WAL: readers never wait).

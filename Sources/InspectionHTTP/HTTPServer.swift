@@ -12,11 +12,11 @@ public struct HTTPServer: Sendable {
     public let host: String
     public let port: Int
     let metrics: PrometheusCollectorRegistry
-    let daemon: Daemon
+    let daemon: any OfficeBackend
     let configuration: Configuration
     let logger: Logger
 
-    public init(configuration: Configuration, daemon: Daemon, metrics: PrometheusCollectorRegistry, logger: Logger) {
+    public init(configuration: Configuration, daemon: any OfficeBackend, metrics: PrometheusCollectorRegistry, logger: Logger) {
         self.configuration = configuration
         self.host = configuration.daemon.httpHost
         self.port = configuration.daemon.httpPort

@@ -19,7 +19,7 @@ public struct RouteSpec: Hashable, Sendable, CustomStringConvertible {
 /// which answers once they are committed.
 struct SupervisionAPI: Sendable {
     let store: Store
-    let daemon: Daemon
+    let daemon: any OfficeBackend
     let access: Access
     let calendar: LocalCalendar
     let shapes: SiteShapes

@@ -1,0 +1,15 @@
+import InspectionStore
+
+/// What the supervision office's HTTP side needs from the daemon, and no more: the store to read,
+/// the live feed, commands for the engine's thread, and health. `Daemon` is one; the HTTP module
+/// depends on this, not on the daemon's class.
+public protocol OfficeBackend: Sendable {
+    /// The store, for reading (writes go through `submit`).
+    var store: Store { get }
+    /// Alerts and status changes as they happen (the live stream).
+    var feed: AlertFeed { get }
+    /// A change carried out on the engine's thread between batches (task changes, a reload).
+    func submit(_ command: Command) async -> Result<CommandResult, CommandError>
+    /// Whether the broker is connected and the store writable, with the details `/health` shows.
+    func health() -> (ok: Bool, detail: [String: String])
+}
