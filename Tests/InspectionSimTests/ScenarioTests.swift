@@ -12,7 +12,7 @@ import Testing
                          plant: [Behaviour: Int]? = nil) throws -> Scenario {
         var o = ScenarioOptions()
         o.seed = seed; o.vehicles = vehicles; o.days = days
-        if let plant { o.plant = plant }
+        if let plant { o.plant = plant; o.plantNamed = Set(plant.keys) }  // as `--plant name=N` asks
         return try SharedData.scenario(o, area: area)
     }
 
@@ -121,6 +121,17 @@ import Testing
         o.days = 3
         #expect(throws: SimError.self) { _ = try Self.generate(days: 3, plant: [.exempt: 1]) }
         _ = o
+    }
+
+    @Test func theDefaultPlantsWhatFitsAndSaysWhatWasLeftOut() throws {
+        // A week has 5 working days: a repeated inspection needs 6. Asked for by default, the
+        // rest is planted and that one is said to be left out; asked for by name, it is an error.
+        let week = try Self.generate(days: 7)
+        #expect(week.leftOut.map(\.behaviour).contains(.repeated))
+        #expect(week.leftOut.first { $0.behaviour == .repeated }?.why.contains("working days") == true)
+        #expect(week.planted.count == Behaviour.allCases.count - week.leftOut.count)
+        #expect(!week.planted.isEmpty)
+        #expect(throws: SimError.self) { _ = try Self.generate(days: 7, plant: [.repeated: 1]) }
     }
 }
 

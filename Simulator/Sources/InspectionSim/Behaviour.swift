@@ -47,9 +47,13 @@ public enum Behaviour: String, CaseIterable, Sendable {
     }
 
     /// Parses `name=count,name=count` (or `all=N`, `none`).
-    public static func parseCounts(_ s: String) throws -> [Behaviour: Int] {
+    public static func parseCounts(_ s: String) throws -> [Behaviour: Int] { try parse(s).counts }
+
+    /// The counts, and the behaviours asked for by name (`all` names none: what fits is planted).
+    public static func parse(_ s: String) throws -> (counts: [Behaviour: Int], named: Set<Behaviour>) {
         var out: [Behaviour: Int] = [:]
-        if s == "none" || s.isEmpty { return out }
+        var named = Set<Behaviour>()
+        if s == "none" || s.isEmpty { return (out, named) }
         for item in s.split(separator: ",") {
             let kv = item.split(separator: "=", maxSplits: 1)
             let name = String(kv[0])
@@ -59,11 +63,12 @@ public enum Behaviour: String, CaseIterable, Sendable {
                 for b in allCases { out[b] = n }
             } else if let b = Behaviour(rawValue: name) {
                 out[b] = n
+                named.insert(b)
             } else {
                 throw SimError("--plant: unknown behaviour \(name) (known: all, \(allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         }
-        return out
+        return (out, named)
     }
 }
 

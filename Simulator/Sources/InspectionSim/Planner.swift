@@ -41,6 +41,7 @@ struct Planner {
     var schedule: [[[Stop]]]
     var tasks: [TaskRow] = []
     var planted: [PlantedRecord] = []
+    var leftOut: [(behaviour: Behaviour, why: String)] = []
     var depots: [Int32] = []
     var trees: [Int32: [Int32]] = [:]
     let workingDays: [Int]
@@ -177,9 +178,17 @@ struct Planner {
 
     mutating func dwell() -> Int { 600 + Int(rng.next() % 1800) }
 
+    /// Plants what was asked for. One asked for by name that does not fit is an error; one the
+    /// default or `all=N` asked for is left out, with why (a 5-day scenario has no room for a
+    /// repeated inspection 30 days apart's 6 working days).
     mutating func plantBehaviours() throws {
         for b in Behaviour.allCases {
-            for _ in 0..<(o.plant[b] ?? 0) { try plant(b) }
+            for _ in 0..<(o.plant[b] ?? 0) {
+                do { try plant(b) } catch let e as SimError where !o.plantNamed.contains(b) {
+                    leftOut.append((b, e.description))
+                    break
+                }
+            }
         }
     }
 

@@ -13,6 +13,9 @@ public struct ScenarioOptions: Sendable {
     /// Ordinary inspections per vehicle per working day.
     public var stopsPerDay: ClosedRange<Int> = 2...4
     public var plant: [Behaviour: Int] = Dictionary(uniqueKeysWithValues: Behaviour.allCases.map { ($0, 1) })
+    /// Behaviours asked for by name: one that does not fit the scenario is an error. The others
+    /// (the default, `all=N`) are planted where they fit, and what was left out is said.
+    public var plantNamed: Set<Behaviour> = []
     public var noise = Noise()
     /// The rules the ground truth is computed under (the replay that checks it must use the same).
     public var settings = EngineSettings()
@@ -32,6 +35,8 @@ public struct Scenario: Sendable {
     public var visits: [VisitRecord] = []
     public var alerts: [AlertRecord] = []
     public var planted: [PlantedRecord] = []
+    /// Behaviours not planted because they did not fit (not asked for by name), with why.
+    public var leftOut: [(behaviour: Behaviour, why: String)] = []
     public var firstDay: Int
     public var days: Int
     public var calendar: LocalCalendar
@@ -147,6 +152,7 @@ public enum ScenarioGenerator {
         scenario.vehicleIds = vehicleIds
         scenario.tracks = tracks
         scenario.planted = plan.planted
+        scenario.leftOut = plan.leftOut
         (scenario.visits, scenario.alerts) = GroundTruth.compute(tracks: tracks, vehicleIds: vehicleIds, registry: registry,
                                                                  settings: o.settings)
         return scenario

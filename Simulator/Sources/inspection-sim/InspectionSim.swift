@@ -49,7 +49,7 @@ struct Generate: ParsableCommand {
         let range = stops.split(separator: "-").compactMap { Int($0) }
         guard range.count == 2, range[0] >= 0, range[0] <= range[1] else { throw fail("--stops: \(stops) is not MIN-MAX") }
         o.stopsPerDay = range[0]...range[1]
-        do { o.plant = try Behaviour.parseCounts(plant) } catch { throw fail("\(error)") }
+        do { (o.plant, o.plantNamed) = try Behaviour.parse(plant) } catch { throw fail("\(error)") }
         o.noise.jitterM = jitterM; o.noise.drop = drop; o.noise.duplicate = duplicate; o.noise.delay = delay
         o.noise.reorder = reorder; o.noise.corrupt = corrupt; o.noise.clockSkewS = clockSkewS
         for (name, v) in [("drop", drop), ("duplicate", duplicate), ("delay", delay), ("reorder", reorder), ("corrupt", corrupt)]
@@ -71,6 +71,9 @@ struct Generate: ParsableCommand {
               traces:   \(scenario.fixCount) fixes in \(days) files
               truth:    \(scenario.visits.count) visits, \(scenario.alerts.count) alerts (\(byKind.joined(separator: ", ")))
             """)
+        for (b, why) in scenario.leftOut {
+            print("  not planted: \(b.rawValue) — \(why) (name it in --plant to make that an error)")
+        }
         if !o.noise.isNone {
             print("  noise:    \(counts.dropped) dropped, \(counts.duplicated) duplicated, \(counts.delayed) delayed, \(counts.reordered) reordered, \(counts.corrupted) corrupted; jitter \(jitterM) m, clock skew ±\(clockSkewS) s")
         }
