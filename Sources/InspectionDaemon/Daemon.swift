@@ -316,6 +316,7 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
                     switch result {
                     case .success(let r):
                         feed.publish(r.rematch)
+                        DaemonMetrics.withdrawnByTaskChange.increment(by: r.rematch.withdrawn.count)
                         if let reg = r.registry {
                             logger.notice("registry reloaded", metadata: ["iw.sites": "\(reg.sites)", "iw.vehicles": "\(reg.vehicles)", "iw.tasks": "\(reg.tasks)",
                                                                          "iw.alerts_raised": "\(r.rematch.raised.count)", "iw.alerts_withdrawn": "\(r.rematch.withdrawn.count)"])

@@ -25,6 +25,8 @@ struct DaemonMetrics {
     /// Visits late positions superseded, and alerts withdrawn by why.
     let visitsSuperseded = Counter(label: "iw_visits_superseded_total")
     let alertsWithdrawnLate = Counter(label: "iw_alerts_withdrawn_total", dimensions: [("reason", "late_positions")])
+    /// Alerts a task change or a registry reload withdrew (the engine's thread, with the command).
+    static let withdrawnByTaskChange = Counter(label: "iw_alerts_withdrawn_total", dimensions: [("reason", "task_change")])
     let queueDepth = Gauge(label: "iw_ingest_queue_depth")
     /// Messages the ingest queue did not hold in memory (the engine was behind): read back from the journal.
     let spilled = Counter(label: "iw_ingest_spilled_total")

@@ -24,6 +24,7 @@ import Testing
         let s = try SharedData.scenario(o)
         _ = try ScenarioFiles.write(s, noise: Noise(), seed: 13, to: dir.path)
         let store = dir.appendingPathComponent("store.sqlite").path
+        let httpPort = try TestBroker.freePort()
         let config = dir.appendingPathComponent("config.yaml")
         try Data("""
             registry: { dir: \(dir.path)/registry }
@@ -33,6 +34,7 @@ import Testing
               subscriptions:
                 - { filter: "\(format.defaultFilter)", format: \(format.rawValue) }
             store: { path: \(store), checkpoint_interval: 1s }
+            http: { port: \(httpPort) }
             """.utf8).write(to: config)
         let log = dir.appendingPathComponent("daemon.log").path
         func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
@@ -78,6 +80,13 @@ import Testing
         // And what the vehicles did: the ground truth.
         #expect(Set(visits.map(\.visitId)) == Set(s.visits.map(\.visitId)))
         #expect(Set(alerts.map(\.alertId)) == Set(s.alerts.map(\.alertId)))
+        // The metrics count what the restarted daemon worked in, and how late it was.
+        let metrics = httpGet(port: httpPort, "/metrics")?.body ?? ""
+        func value(_ series: String) -> Double {
+            metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) } ?? 0
+        }
+        #expect(value(#"iw_late_positions_total{outcome="reconciled"}"#) > 0, "metrics:\n\(metrics.prefix(3000))")
+        #expect(value("iw_late_position_lateness_seconds_count") > 0)
         // The backlogs did change what had been said (the test shows something: alerts were
         // raised by late positions or withdrawn); a visit superseded is kept and not current.
         #expect(try stored.count("alert_status") > 0)
