@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import InspectionCore
 import InspectionStore
 
@@ -18,26 +19,24 @@ public enum FeedEvent: Sendable {
 
 /// Hands each event to every live subscriber (the HTTP API's Server-Sent Events). A subscriber
 /// that does not keep up loses the oldest events beyond `buffer`, never slows the engine.
-public final class AlertFeed: @unchecked Sendable {
-    private let lock = NSLock()
-    private var subscribers: [Int: AsyncStream<FeedEvent>.Continuation] = [:]
-    private var next = 0
+public final class AlertFeed: Sendable {
+    /// The subscribers by number, and the next number.
+    private let subscribers = NIOLockedValueBox<(all: [Int: AsyncStream<FeedEvent>.Continuation], next: Int)>(([:], 0))
     let buffer: Int
 
     public init(buffer: Int = 1000) { self.buffer = buffer }
 
-    public var subscriberCount: Int { lock.withLock { subscribers.count } }
+    public var subscriberCount: Int { subscribers.withLockedValue { $0.all.count } }
 
     public func subscribe() -> AsyncStream<FeedEvent> {
         let (stream, continuation) = AsyncStream<FeedEvent>.makeStream(bufferingPolicy: .bufferingNewest(buffer))
-        let id = lock.withLock { () -> Int in
-            next += 1
-            subscribers[next] = continuation
-            return next
+        let id = subscribers.withLockedValue { s -> Int in
+            s.next += 1
+            s.all[s.next] = continuation
+            return s.next
         }
         continuation.onTermination = { [weak self] _ in
-            guard let self else { return }
-            _ = self.lock.withLock { self.subscribers.removeValue(forKey: id) }
+            _ = self?.subscribers.withLockedValue { $0.all.removeValue(forKey: id) }
         }
         return stream
     }
@@ -57,15 +56,15 @@ public final class AlertFeed: @unchecked Sendable {
 
     public func publish(_ events: [FeedEvent]) {
         guard !events.isEmpty else { return }
-        let targets = lock.withLock { Array(subscribers.values) }
+        let targets = subscribers.withLockedValue { Array($0.all.values) }
         for c in targets { for e in events { c.yield(e) } }
     }
 
     /// Ends every stream (the daemon stops).
     public func finish() {
-        let targets = lock.withLock { () -> [AsyncStream<FeedEvent>.Continuation] in
-            defer { subscribers.removeAll() }
-            return Array(subscribers.values)
+        let targets = subscribers.withLockedValue { s -> [AsyncStream<FeedEvent>.Continuation] in
+            defer { s.all.removeAll() }
+            return Array(s.all.values)
         }
         for c in targets { c.finish() }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import InspectionConfig
 import InspectionCore
 import InspectionStore
@@ -41,29 +42,28 @@ public struct CommandResult: Sendable {
 }
 
 /// Commands waiting for the engine's thread, each with the caller waiting for its result.
-final class CommandQueue: @unchecked Sendable {
+final class CommandQueue: Sendable {
     typealias Reply = @Sendable (Result<CommandResult, CommandError>) -> Void
-    private let lock = NSLock()
-    private var pending: [(Command, Reply?)] = []
-    private var closed = false
+    /// What waits, and whether the queue still takes commands.
+    private let state = NIOLockedValueBox<(pending: [(Command, Reply?)], closed: Bool)>(([], false))
 
     /// False once the daemon stops taking commands.
     func push(_ c: Command, reply: Reply?) -> Bool {
-        lock.withLock {
-            guard !closed else { return false }
-            pending.append((c, reply))
+        state.withLockedValue { s in
+            guard !s.closed else { return false }
+            s.pending.append((c, reply))
             return true
         }
     }
 
-    func takeAll() -> [(Command, Reply?)] { lock.withLock { defer { pending.removeAll() }; return pending } }
+    func takeAll() -> [(Command, Reply?)] { state.withLockedValue { s in defer { s.pending.removeAll() }; return s.pending } }
 
     /// Refuses what is still waiting and everything after.
     func close() {
-        let rest = lock.withLock { () -> [(Command, Reply?)] in
-            closed = true
-            defer { pending.removeAll() }
-            return pending
+        let rest = state.withLockedValue { s -> [(Command, Reply?)] in
+            s.closed = true
+            defer { s.pending.removeAll() }
+            return s.pending
         }
         for (_, reply) in rest { reply?(.failure(.failed("the daemon is stopping"))) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import InspectionConfig
 import InspectionCore
 import InspectionMQTT
@@ -17,6 +18,7 @@ import Logging
 /// outputs it covers are committed, and the journal before it is deleted; on start the engine
 /// resumes from the checkpoint and processes the journal after it, stable ids making any repeated
 /// write a no-op.
+/// `@unchecked Sendable`: shared state is in `NIOLockedValueBox`es; `run`'s locals stay on its thread.
 public final class Daemon: OfficeBackend, @unchecked Sendable {
     let configuration: Configuration
     let logger: Logger
@@ -24,11 +26,11 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
     public let store: Store
     /// Alerts raised and status changes, live (the API's event stream).
     public let feed = AlertFeed()
-    private let stopping = Atomic(false)
-    private let queueRef = Atomic<IngestQueue?>(nil)
-    private let writerRef = Atomic<StoreWriter?>(nil)
+    private let stopping = NIOLockedValueBox(false)
+    private let queueRef = NIOLockedValueBox<IngestQueue?>(nil)
+    private let writerRef = NIOLockedValueBox<StoreWriter?>(nil)
     private let commands = CommandQueue()
-    private let healthState = HealthState()
+    private let healthState = NIOLockedValueBox(Health())
     private let faults: Faults
 
     /// Opens the store (migrating it). Logs with fixed messages and the data in metadata
@@ -66,7 +68,7 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
     /// What `/health` says: connected to the broker, the journal and the store writable (what
     /// cannot write says why), how far behind.
     public func health() -> (ok: Bool, detail: [String: String]) {
-        var h = healthState.snapshot()
+        var h = healthState.withLockedValue { $0.snapshot }
         h.detail["store"] = "ok"
         for (part, error) in faults.current {
             h.ok = false
@@ -218,11 +220,11 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
             }, onEvent: { [self, logger, queue] e in
                 switch e {
                 case .connected:
-                    self.healthState.set(connected: true)
+                    self.healthState.withLockedValue { $0.connected = true }
                     logger.notice("mqtt connected", metadata: ["mqtt.broker": "\(d.host):\(d.port)"])
                 case .refused(let why): logger.error("mqtt connection refused", metadata: ["mqtt.broker": "\(d.host):\(d.port)", "mqtt.reason": "\(why)"])
                 case .disconnected(let why):
-                    self.healthState.set(connected: false)
+                    self.healthState.withLockedValue { $0.connected = false }
                     if self.stopping.get() { logger.notice("mqtt disconnected") } else {
                         logger.warning("mqtt disconnected; reconnecting", metadata: ["mqtt.reason": "\(why)"])
                     }
@@ -270,7 +272,7 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
         var lastState = Date.distantPast
         var metrics = DaemonMetrics(engine: processor.engine)
         let checkpointer = Checkpointer()
-        let checkpointSeq = Atomic(processor.lastSeq)
+        let checkpointSeq = NIOLockedValueBox(processor.lastSeq)
         while true {
             // Up to 10 ms more to gather a batch: one transaction for many messages, well inside
             // the 100 ms an alert may take.
@@ -365,7 +367,7 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
                     let unpublished = try store.unpublishedCount()
                     metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq.get(), writer: writer.depth,
                                   wal: store.walCheckpoints)
-                    healthState.set(queueDepth: queue.depth, unpublished: unpublished)
+                    healthState.withLockedValue { $0.queueDepth = queue.depth; $0.unpublished = unpublished }
                 } catch {
                     faults.failed(.store, error, consequence: "the outbox cannot be read")
                 }
@@ -389,32 +391,22 @@ final class ReceivingState: @unchecked Sendable {
     var journalFailed = false
 }
 
-/// A flag shared between threads.
-final class Atomic<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ v: T) { value = v }
-    func get() -> T { lock.withLock { value } }
-    func set(_ v: T) { lock.withLock { value = v } }
+extension NIOLockedValueBox {
+    /// The value now (a copy, read under the lock).
+    func get() -> Value { withLockedValue { $0 } }
+    func set(_ v: Value) { withLockedValue { $0 = v } }
 }
 
 /// The connection and the queues as `/health` reports them, set from the daemon's threads (what
-/// cannot write is `Faults`').
-final class HealthState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var connected = false
-    private var queueDepth = 0
-    private var unpublished = 0
+/// cannot write is `Faults`'), kept in a `NIOLockedValueBox`.
+struct Health: Sendable {
+    var connected = false
+    var queueDepth = 0
+    var unpublished = 0
 
-    func set(connected c: Bool) { lock.withLock { connected = c } }
-
-    func set(queueDepth q: Int, unpublished u: Int) { lock.withLock { queueDepth = q; unpublished = u } }
-
-    func snapshot() -> (ok: Bool, detail: [String: String]) {
-        lock.withLock {
-            (connected, ["mqtt": connected ? "connected" : "disconnected",
-                         "ingest_queue": String(queueDepth), "outbox_unpublished": String(unpublished)])
-        }
+    var snapshot: (ok: Bool, detail: [String: String]) {
+        (connected, ["mqtt": connected ? "connected" : "disconnected",
+                     "ingest_queue": String(queueDepth), "outbox_unpublished": String(unpublished)])
     }
 }
 
@@ -422,17 +414,18 @@ final class HealthState: @unchecked Sendable {
 /// enough (hundreds of milliseconds with a year of occasions) to hold alerts back otherwise.
 /// The outputs up to the checkpoint's sequence number are committed before it is submitted, and
 /// the journal is pruned only once it is stored.
+/// `@unchecked Sendable`: `storedChunks` is only touched on its serial queue; `busy` is boxed.
 final class Checkpointer: @unchecked Sendable {
     private let queue = DispatchQueue(label: "inspection-watch.checkpoint")
     private let group = DispatchGroup()
-    private let busy = Atomic(false)
+    private let busy = NIOLockedValueBox(false)
     /// The chunks of kept fixes in the store (read at start; the checkpoint's thread's own after).
     private var storedChunks: Set<UInt64>?
 
     /// False (and nothing done) while the previous one is still being written.
     func submit(engine: Engine, seq: Int64, store: Store, journal: JournalFile, logger: Logger) -> Bool {
-        guard !busy.get() else { return false }
-        busy.set(true)
+        // Checked and set under one lock: two submits never both start.
+        guard busy.withLockedValue({ b in defer { b = true }; return !b }) else { return false }
         queue.async(group: group) { [self] in
             defer { busy.set(false) }
             do {

@@ -9,6 +9,7 @@ import InspectionStore
 /// once it has taken what memory holds, until it has caught up. A slow or paused engine costs
 /// disk, not messages and not memory; the disk is the bound, and a journal that cannot write
 /// stops the acknowledgements (the broker holds the rest). Spilled messages are counted.
+/// `@unchecked Sendable`: its state is read and changed only under `cond` (a condition: the engine waits on it).
 final class IngestQueue: @unchecked Sendable {
     let capacity: Int
     private let journal: JournalFile

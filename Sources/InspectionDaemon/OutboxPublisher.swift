@@ -12,6 +12,7 @@ import InspectionStore
 /// `handedThrough`, the highest row id handed to the broker (outbox ids only grow): the hundreds
 /// of rows in flight at a high alert rate are not read again after every commit. A row that
 /// could not be handed over moves the cursor back below itself.
+/// `@unchecked Sendable`: the in-flight bookkeeping is changed only under `lock` (the MQTT thread acknowledges).
 final class OutboxPublisher: @unchecked Sendable {
     private let store: Store
     private let faults: Faults

@@ -17,6 +17,7 @@ import InspectionStore
 /// run in the same order, once everything submitted before them is committed (a checkpoint
 /// follows the outputs it covers). The positions of open visits wait here (`EvidenceBuffer`) and
 /// are written when the visit closes, within 5 s, and before an `afterCommit` item.
+/// `@unchecked Sendable`: its queue is read and changed only under `cond`; the rest is the writer thread's own.
 final class StoreWriter: @unchecked Sendable {
     enum Item {
         case batch(StoreBatch)

@@ -19,6 +19,7 @@ import InspectionCore
 /// seq (Int64), receivedAt (Int64), subscription (UInt16), topic length (UInt16), topic, payload.
 /// What follows the last record is zeros (blocks allocated ahead) or a torn record (the process
 /// died inside the copy); both are cut off on open.
+/// `@unchecked Sendable`: the segments and mapping are changed only under `lock`.
 public final class JournalFile: @unchecked Sendable {
     public let directory: String
     /// Bytes after which a new segment begins.

@@ -37,6 +37,7 @@ public struct WALCheckpoints: Sendable, Equatable {
 /// Since the rounds go on until nothing new came, the fallback finds little left to copy: in a
 /// 300 s benchmark run it held the writer 0.02 ms at the median and 62 ms at most (13 ms and
 /// 137 ms when the rounds stopped at the first that had copied what it found).
+/// `@unchecked Sendable`: its flags and figures are behind `cond`; the connection is its thread's own.
 final class WALCheckpointer: @unchecked Sendable {
     /// WAL pages that wake the thread: 16 MiB, four times SQLite's automatic threshold (fewer,
     /// longer checkpoints: each syncs the WAL and the database file).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import NIOConcurrencyHelpers
 import InspectionConfig
 import InspectionDaemon
 import InspectionHTTP
@@ -81,21 +82,19 @@ struct ServeCommand: ParsableCommand {
 }
 
 /// The daemon once it exists; a stop asked for before that ends the wait for the store.
-final class DaemonSlot: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Daemon?
-    private var stopped = false
+final class DaemonSlot: Sendable {
+    private let state = NIOLockedValueBox<(daemon: Daemon?, stopped: Bool)>((nil, false))
 
-    var daemon: Daemon? { lock.withLock { value } }
-    var stopRequested: Bool { lock.withLock { stopped } }
+    var daemon: Daemon? { state.withLockedValue { $0.daemon } }
+    var stopRequested: Bool { state.withLockedValue { $0.stopped } }
 
     func set(_ d: Daemon) {
-        let stopNow = lock.withLock { value = d; return stopped }
+        let stopNow = state.withLockedValue { $0.daemon = d; return $0.stopped }
         if stopNow { d.stop() }
     }
 
     func stop() {
-        let d = lock.withLock { stopped = true; return value }
+        let d = state.withLockedValue { $0.stopped = true; return $0.daemon }
         d?.stop()
     }
 }
