@@ -26,7 +26,6 @@ final class StoreWriter: @unchecked Sendable {
 
     let capacity: Int
     /// Batches committed in one transaction at most.
-    static let groupLimit = 16
     private let store: Store
     private let faults: Faults
     private let committed: (StoreBatch) -> Void
@@ -126,22 +125,13 @@ final class StoreWriter: @unchecked Sendable {
             cond.lock()
             if items.isEmpty && !poked && !ending { _ = cond.wait(until: Date().addingTimeInterval(0.2)) }
             poked = false
-            // The batches at the head, together: one transaction for all of them (a group commit
-            // — after a stall the writer catches up with fewer, larger transactions).
+            // What this pass writes (`WritePlan`): the head group, and whose alerts go first.
+            let waiting = items.map(WritePlan.Waiting.init)
+            let covered = alertsStoredThrough
             var batches: [StoreBatch] = []
-            for item in items.prefix(Self.groupLimit) {
+            for item in items.prefix(WritePlan.groupLimit) {
                 guard case .batch(let b) = item else { break }
                 batches.append(b)
-            }
-            // The alerts of everything waiting, not only of the head group: those go first.
-            let covered = alertsStoredThrough
-            var scanEnd = min(items.count, covered + Self.alertScanLimit)
-            var alertBatches: [StoreBatch] = []
-            for i in covered..<scanEnd {
-                guard case .batch(let b) = items[i] else { continue }
-                if !b.alerts.isEmpty { alertBatches.append(b) }
-                // A reconciliation may withdraw what later batches raise again: nothing after it goes first.
-                if !b.reconciliations.isEmpty { scanEnd = i + 1; break }
             }
             let head = items.first
             let done = items.isEmpty && ending
@@ -163,16 +153,23 @@ final class StoreWriter: @unchecked Sendable {
                     // The batches as written: the evidence this transaction takes, in the last.
                     var writing = batches.map { b -> StoreBatch in var w = b; w.evidence = []; return w }
                     writing[writing.count - 1].evidence = plan.write
-                    // Alerts beyond the head group, or a head group of many rows: the alerts first.
-                    let alertsFirst = !alertBatches.isEmpty && (scanEnd > batches.count || Self.commitsInTwo(writing))
-                    if alertsFirst {
+                    let write = WritePlan.make(waiting, storedThrough: covered) { n in
+                        writing.prefix(n).reduce(0) { $0 + $1.visits.count + $1.deadLetters.count + $1.latePositions.count }
+                            + plan.write.reduce(0) { $0 + $1.fixes.count }
+                    }
+                    if !write.alertsFirst.isEmpty {
+                        let alertBatches = cond.withLock {
+                            items[write.alertsFirst].compactMap { item -> StoreBatch? in
+                                if case .batch(let b) = item, !b.alerts.isEmpty { return b }
+                                return nil
+                            }
+                        }
                         let committedFirst = try store.commitAlerts(alertBatches)
-                        cond.withLock { alertsStoredThrough = max(alertsStoredThrough, scanEnd) }
+                        cond.withLock { alertsStoredThrough = max(alertsStoredThrough, write.alertsFirst.upperBound) }
                         idle(committedFirst)  // the alerts to the broker now
                     }
                     // The head group, without the alerts already in the store.
-                    let stored = alertsFirst ? scanEnd : covered
-                    for i in writing.indices where i < stored { writing[i].alerts = [] }
+                    for i in writing.indices where i < write.withoutAlerts { writing[i].alerts = [] }
                     fresh = try store.commit(writing)
                     evidence.apply(plan, now: now)
                     if batches.contains(where: { !$0.isEmpty }) { faults.recovered(.store) }  // an empty batch writes nothing: it proves nothing
@@ -204,13 +201,6 @@ final class StoreWriter: @unchecked Sendable {
         cond.withLock { finished = true; cond.broadcast() }
     }
 
-    /// Other rows (visits, evidence) that make a batch's alerts go first, in a transaction of
-    /// their own (`Store.commitAlerts`). In the benchmark's bursts a commit carried 240 alerts
-    /// with 250 visits and 1,500 evidence rows: 50 ms of CPU before any alert could be published.
-    static let alertsFirstAbove = 100
-    /// Queued items whose alerts one alerts-first transaction takes at most.
-    static let alertScanLimit = 256
-
     /// Writes all the positions waiting (`EvidenceBuffer`), in a transaction of their own.
     private func flushEvidence() throws {
         guard !evidence.isEmpty else { return }
@@ -223,16 +213,6 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     static func monotonicMillis() -> Millis { Millis(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
-
-    static func commitsInTwo(_ batches: [StoreBatch]) -> Bool {
-        var alerts = 0, others = 0
-        for b in batches {
-            alerts += b.alerts.count
-            others += b.visits.count + b.deadLetters.count + b.latePositions.count
-            for e in b.evidence { others += e.fixes.count }
-        }
-        return alerts > 0 && others > alertsFirstAbove
-    }
 
     private func giveUp() {
         cond.withLock {

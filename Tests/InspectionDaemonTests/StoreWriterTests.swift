@@ -141,8 +141,13 @@ import Testing
         defer { cleanUp() }
         let (writer, sight) = Self.writerWatchingTheOutbox(store)
         let burst = Self.burst(1, 20)
-        #expect(StoreWriter.commitsInTwo([burst]))
-        #expect(!StoreWriter.commitsInTwo([Self.burst(1, 1)]))  // one alert, 31 other rows: one transaction
+        func plan(_ b: StoreBatch) -> WritePlan {
+            WritePlan.make([WritePlan.Waiting(.batch(b))], storedThrough: 0) { _ in
+                b.visits.count + b.evidence.reduce(0) { $0 + $1.fixes.count }
+            }
+        }
+        #expect(!plan(burst).alertsFirst.isEmpty)
+        #expect(plan(Self.burst(1, 1)).alertsFirst.isEmpty)  // one alert, 31 other rows: one transaction
         #expect(writer.submit(burst))
         #expect(writer.drain())
         writer.stop()
