@@ -266,10 +266,12 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         notifier.notify("READY=1")
         logger.notice("serving")
-        var lastWatchdog = Date()
-        // A re-match at start changed the engine's occasions: the first pass checkpoints them.
-        var lastCheckpoint = rematchedAtStart ? Date.distantPast : Date()
-        var lastState = Date.distantPast
+        func monotonic() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        // What to do after each batch (`EngineLoop`); a re-match at start changed the engine's
+        // occasions: the first pass checkpoints them.
+        var loop = EngineLoop(now: monotonic(), checkpointInterval: Double(d.checkpointInterval) / 1000,
+                              watchdogInterval: notifier.watchdogInterval, rematchPending: !rematchAtStart.isEmpty,
+                              checkpointFirst: rematchedAtStart)
         var metrics = DaemonMetrics(engine: processor.engine)
         let checkpointer = Checkpointer()
         let checkpointSeq = NIOLockedValueBox(processor.lastSeq)
@@ -303,80 +305,89 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
             // The store cannot write and the daemon is stopping: the journal has every message,
             // a restart processes them again.
             guard writer.submit(batch) else { break }
-            let periodic = Date().timeIntervalSince(lastCheckpoint) * 1000 >= Double(d.checkpointInterval)
-            var checkpointNow = finishing
             // Task changes and reloads, in the order they came, once what came before is in the
             // store (a re-match reads the visits). The journal before this point was read under
-            // the old tasks: a checkpoint now means a restart never reads it again under the new ones.
-            if !rematchAtStart.isEmpty && (processor.lastSeq >= backlogThrough || queue.depth == 0) && writer.drain() {
-                if rematchStarting() { writer.poke(); checkpointNow = true }  // alerts in the outbox; occasions changed
-            }
+            // the old tasks: the checkpoint that follows means a restart never reads it again
+            // under the new ones.
             let pendingCommands = commands.takeAll()
-            if !pendingCommands.isEmpty && writer.drain() {
-                for (command, reply) in pendingCommands {
-                    let result = executor.execute(command, processor: &processor)
-                    switch result {
-                    case .success(let r):
-                        feed.publish(r.rematch)
-                        DaemonMetrics.withdrawnByTaskChange.increment(by: r.rematch.withdrawn.count)
-                        if let reg = r.registry {
-                            logger.notice("registry reloaded", metadata: ["iw.sites": "\(reg.sites)", "iw.vehicles": "\(reg.vehicles)", "iw.tasks": "\(reg.tasks)",
-                                                                         "iw.alerts_raised": "\(r.rematch.raised.count)", "iw.alerts_withdrawn": "\(r.rematch.withdrawn.count)"])
+            let runs = loop.batchDone(.init(now: monotonic(), finishing: finishing,
+                                            caughtUp: processor.lastSeq >= backlogThrough || queue.depth == 0,
+                                            commandsWaiting: !pendingCommands.isEmpty))
+            for run in runs {
+                switch run {
+                case .rematchAtStart:
+                    guard writer.drain() else { continue }
+                    let changed = rematchStarting()
+                    if changed { writer.poke() }  // alerts in the outbox; occasions changed
+                    loop.rematchDone(changed: changed)
+                case .commands:
+                    guard writer.drain() else {
+                        for (_, reply) in pendingCommands { reply?(.failure(.failed("the store cannot write"))) }
+                        continue
+                    }
+                    for (command, reply) in pendingCommands {
+                        let result = executor.execute(command, processor: &processor)
+                        switch result {
+                        case .success(let r):
+                            feed.publish(r.rematch)
+                            DaemonMetrics.withdrawnByTaskChange.increment(by: r.rematch.withdrawn.count)
+                            if let reg = r.registry {
+                                logger.notice("registry reloaded", metadata: ["iw.sites": "\(reg.sites)", "iw.vehicles": "\(reg.vehicles)", "iw.tasks": "\(reg.tasks)",
+                                                                             "iw.alerts_raised": "\(r.rematch.raised.count)", "iw.alerts_withdrawn": "\(r.rematch.withdrawn.count)"])
+                            }
+                            if let t = r.task {
+                                logger.notice("task changed", metadata: ["iw.task": "\(t.task.id)", "iw.by": "\(t.updatedBy)", "iw.status": "\(t.task.status.rawValue)",
+                                                                        "iw.visits_rematched": "\(r.rematch.visitsChanged)", "iw.alerts_raised": "\(r.rematch.raised.count)",
+                                                                        "iw.alerts_withdrawn": "\(r.rematch.withdrawn.count)"])
+                            }
+                            loop.commandSucceeded()
+                        case .failure(let e):
+                            if case .reload = command {
+                                logger.error("registry not reloaded; the previous one stays", metadata: ["iw.error": "\(e)"])
+                            }
                         }
-                        if let t = r.task {
-                            logger.notice("task changed", metadata: ["iw.task": "\(t.task.id)", "iw.by": "\(t.updatedBy)", "iw.status": "\(t.task.status.rawValue)",
-                                                                    "iw.visits_rematched": "\(r.rematch.visitsChanged)", "iw.alerts_raised": "\(r.rematch.raised.count)",
-                                                                    "iw.alerts_withdrawn": "\(r.rematch.withdrawn.count)"])
-                        }
-                        checkpointNow = true
-                    case .failure(let e):
-                        if case .reload = command {
-                            logger.error("registry not reloaded; the previous one stays", metadata: ["iw.error": "\(e)"])
+                        reply?(result)
+                    }
+                    writer.poke()  // their alerts are in the outbox
+                }
+            }
+            var stop = false
+            for action in loop.rest(now: monotonic()) {
+                switch action {
+                case .checkpoint(let waited):
+                    // A checkpoint follows the outputs it covers: it is taken once the writer has
+                    // committed them. It is encoded and written off both threads (the engine is a
+                    // value: the copy taken here is the state after `lastSeq`, whatever comes next).
+                    flushJournal()
+                    let engine = processor.engine, seq = processor.lastSeq
+                    let take = { [logger] in
+                        if checkpointer.submit(engine: engine, seq: seq, store: store, journal: journal, logger: logger) {
+                            checkpointSeq.set(seq)
                         }
                     }
-                    reply?(result)
-                }
-                writer.poke()  // their alerts are in the outbox
-            } else {
-                for (_, reply) in pendingCommands { reply?(.failure(.failed("the store cannot write"))) }
-            }
-            // A checkpoint follows the outputs it covers: it is taken once the writer has committed
-            // them. It is encoded and written off both threads (the engine is a value: the copy
-            // taken here is the state after `lastSeq`, whatever comes next); on SIGTERM and SIGHUP
-            // it is waited for.
-            if checkpointNow || periodic {
-                flushJournal()
-                let engine = processor.engine, seq = processor.lastSeq
-                let take = { [logger] in
-                    if checkpointer.submit(engine: engine, seq: seq, store: store, journal: journal, logger: logger) {
-                        checkpointSeq.set(seq)
+                    if waited {
+                        checkpointer.wait()  // a periodic one still being written comes first
+                        if writer.drain() { take() }
+                        checkpointer.wait()
+                    } else {
+                        writer.afterCommit(take)
                     }
-                }
-                if checkpointNow {
-                    checkpointer.wait()  // a periodic one still being written comes first
-                    if writer.drain() { take() }
-                    checkpointer.wait()
-                } else {
-                    writer.afterCommit(take)
-                }
-                lastCheckpoint = Date()
-            }
-            if Date().timeIntervalSince(lastState) >= 1 {
-                lastState = Date()
-                do {
-                    let unpublished = try store.unpublishedCount()
-                    metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq.get(), writer: writer.depth,
-                                  wal: store.walCheckpoints)
-                    healthState.withLockedValue { $0.queueDepth = queue.depth; $0.unpublished = unpublished }
-                } catch {
-                    faults.failed(.store, error, consequence: "the outbox cannot be read")
+                case .reportState:
+                    do {
+                        let unpublished = try store.unpublishedCount()
+                        metrics.state(queue: queue, journal: journal, unpublished: unpublished, checkpointSeq: checkpointSeq.get(), writer: writer.depth,
+                                      wal: store.walCheckpoints)
+                        healthState.withLockedValue { $0.queueDepth = queue.depth; $0.unpublished = unpublished }
+                    } catch {
+                        faults.failed(.store, error, consequence: "the outbox cannot be read")
+                    }
+                case .feedWatchdog:
+                    notifier.notify("WATCHDOG=1")
+                case .stop:
+                    stop = true
                 }
             }
-            if let interval = notifier.watchdogInterval, Date().timeIntervalSince(lastWatchdog) >= interval {
-                notifier.notify("WATCHDOG=1")
-                lastWatchdog = Date()
-            }
-            if finishing { break }
+            if stop { break }
         }
         writer.stop()
         commands.close()
