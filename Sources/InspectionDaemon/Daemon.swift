@@ -273,7 +273,7 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
                               watchdogInterval: notifier.watchdogInterval, rematchPending: !rematchAtStart.isEmpty,
                               checkpointFirst: rematchedAtStart)
         var metrics = DaemonMetrics(engine: processor.engine)
-        let checkpointer = Checkpointer()
+        let stateSaver = EngineStateSaver()
         let checkpointSeq = NIOLockedValueBox(processor.lastSeq)
         while true {
             // Up to 10 ms more to gather a batch: one transaction for many messages, well inside
@@ -361,14 +361,14 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
                     flushJournal()
                     let engine = processor.engine, seq = processor.lastSeq
                     let take = { [logger] in
-                        if checkpointer.submit(engine: engine, seq: seq, store: store, journal: journal, logger: logger) {
+                        if stateSaver.submit(engine: engine, seq: seq, store: store, journal: journal, logger: logger) {
                             checkpointSeq.set(seq)
                         }
                     }
                     if waited {
-                        checkpointer.wait()  // a periodic one still being written comes first
+                        stateSaver.wait()  // a periodic one still being written comes first
                         if writer.drain() { take() }
-                        checkpointer.wait()
+                        stateSaver.wait()
                     } else {
                         writer.afterCommit(take)
                     }
@@ -421,12 +421,13 @@ struct Health: Sendable {
     }
 }
 
-/// Writes checkpoints on its own thread, one at a time: encoding the engine's state takes long
-/// enough (hundreds of milliseconds with a year of occasions) to hold alerts back otherwise.
+/// Saves the engine's checkpoint on its own thread, one at a time (the WAL's checkpoints are
+/// `WALCheckpointer`'s, another thing): encoding the engine's state takes long
+/// enough with a year of occasions to hold alerts back otherwise.
 /// The outputs up to the checkpoint's sequence number are committed before it is submitted, and
 /// the journal is pruned only once it is stored.
 /// `@unchecked Sendable`: `storedChunks` is only touched on its serial queue; `busy` is boxed.
-final class Checkpointer: @unchecked Sendable {
+final class EngineStateSaver: @unchecked Sendable {
     private let queue = DispatchQueue(label: "inspection-watch.checkpoint")
     private let group = DispatchGroup()
     private let busy = NIOLockedValueBox(false)

@@ -4,8 +4,8 @@ import InspectionStore
 
 /// The positions of open visits, held on the store's thread and written together: each commit
 /// that writes a visit's positions writes that visit's leaf of `visit_positions` again (its key
-/// is the visit id), so a fix at a time cost a WAL page per open visit per commit — 55% of the
-/// WAL's pages under an alert burst. A visit's positions are written when it closes (in the
+/// is the visit id), so a fix at a time cost a WAL page per open visit per commit — most of the
+/// WAL's pages under an alert burst (docs/performance.md). A visit's positions are written when it closes (in the
 /// transaction that closes it), when they have waited `flushAfter`, when more than `limit` wait,
 /// and before anything that follows the commits (an engine checkpoint, a command, the stop).
 ///

@@ -85,7 +85,7 @@ final class IngestQueue: @unchecked Sendable {
             if head == 0 && n == items.count {
                 // All of it: handed over whole. (A copy would share the storage with `items`, and
                 // emptying `items` would then allocate its whole capacity again — megabytes per
-                // batch, a tenth of the engine's thread in a profile at 20,000 msg/s.)
+                // batch; docs/performance.md has what it cost.)
                 out = items
                 items = []
                 items.reserveCapacity(1024)

@@ -154,8 +154,8 @@ public struct JournalProcessor {
         out.removeAll()
     }
 
-    /// The detail as text, on this thread: writing it was about 8% of the store's thread (`perf`,
-    /// alert burst), where a burst's alerts wait for each other.
+    /// The detail as text, on this thread: writing it on the store's thread, where a burst's
+    /// alerts wait for each other, showed in its profile.
     static func withRawDetail(_ a: AlertRecord) -> AlertRecord {
         var a = a
         a.detail = a.detail.asRaw

@@ -47,9 +47,8 @@ final class OutboxPublisher: @unchecked Sendable {
     /// `fresh`: rows just committed, in id order (`Store.commit`). When they follow the cursor
     /// without a gap they are all there is after it, and are handed over as they are; otherwise
     /// (rows a task change committed, rows that could not be handed over, the first call after a
-    /// start) the outbox is read. Reading a burst's rows back and rebuilding each record made the
-    /// hand-over take 27 ms on average for the slowest 1% of alerts in a 300 s benchmark run
-    /// (2.4 ms from memory).
+    /// start) the outbox is read. Reading a burst's rows back and rebuilding each record held the
+    /// slowest alerts' hand-over back (docs/performance.md, 2026-12-04).
     func publish(fresh: [OutboxEntry] = [], limit: Int = 1000, send: (OutboxEntry) throws(MQTTError) -> Int32) {
         do {
             let cursor = handedThrough

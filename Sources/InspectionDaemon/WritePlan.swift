@@ -30,8 +30,8 @@ struct WritePlan: Equatable {
     static let groupLimit = 16
     static let alertScanLimit = 256
     /// Other rows (visits, evidence, dead letters, late positions) that make a head group's
-    /// alerts go first: in the benchmark's bursts a commit carried 240 alerts with 250 visits and
-    /// 1,500 evidence rows, all committed before any alert could be published.
+    /// alerts go first: in a burst, several times more rows than alerts would otherwise be
+    /// committed before any alert could be published.
     static let alertsFirstAbove = 100
 
     /// `storedThrough`: the items at the head whose alerts are in the store already.

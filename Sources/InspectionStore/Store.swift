@@ -205,7 +205,8 @@ public final class Store: Sendable {
         m.registerMigration("v6: outbox rows without the payload") { db in
             // The payload is the alert's record, rebuilt from its row when it is published: a
             // copy of 2–3 KB an alert (one 4 KB page each, written again when marked published)
-            // and the unique index on alert_id were 23% of the WAL's pages under an alert burst.
+            // and the unique index on alert_id were a quarter of the WAL's pages under an alert
+            // burst (docs/performance.md).
             // The index is not needed: an alert's row is inserted once (`insertAlert`), and its
             // outbox row with it.
             try db.execute(sql: """
@@ -405,7 +406,7 @@ public final class Store: Sendable {
         if !b.evidence.isEmpty {
             // Idempotent: the journal after a checkpoint may be processed again after a restart.
             // The most numerous rows: bound with SQLite's own calls (GRDB's per-row argument arrays
-            // and bindings were about a tenth of the store thread in a profile at 70,000 msg/s).
+            // and bindings showed in the store thread's profile).
             let st = try db.cachedStatement(sql: "INSERT OR IGNORE INTO visit_positions (visit_id, ts, lat, lon) VALUES (?, ?, ?, ?)")
             let h = st.sqliteStatement
             for (visitId, fixes) in b.evidence {

@@ -20,23 +20,21 @@ public struct WALCheckpoints: Sendable, Equatable {
 ///
 /// SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1,000 pages: that
 /// commit copies the WAL's pages into the database file and syncs it. With the daemon's alert
-/// traffic (a hundred random index pages a commit) it made one commit in a hundred take 0.2–0.8 s
-/// instead of 0.2 ms, and the batches behind it waited. Here the writer connection's WAL hook
+/// traffic (a hundred random index pages a commit) it made one commit in a hundred hundreds of
+/// times slower than the rest, and the batches behind it waited. Here the writer connection's WAL hook
 /// replaces the automatic checkpoint (it disables it) and only wakes this thread, which copies
 /// with PASSIVE checkpoints, which block no one: each copies what was committed while the one
 /// before ran, until one finds the WAL as the one before found it, every page copied
 /// (`anotherRound`). The next commit then starts the WAL again from its beginning (a single
-/// PASSIVE one never catches up with a writer that commits while it runs: the WAL grew by the
-/// megabyte a second, 317 MB in five minutes of the daemon benchmark).
+/// PASSIVE one never catches up with a writer that commits while it runs: the WAL grew without
+/// end in the daemon benchmark).
 ///
 /// A FULL checkpoint, which holds the writer back until it is done, is only the fallback when the
 /// WAL grew to twice the threshold all the same (32 MiB, `journal_size_limit`). It used to follow
-/// every PASSIVE one: under the benchmark's alert bursts it held the writer 0.1–0.4 s a time, one
-/// and a half times a second, and the alerts waited behind it. Left to three times the threshold,
-/// the WAL reached 14,555 pages once, and that checkpoint's writes slowed a commit to 1.6 s.
-/// Since the rounds go on until nothing new came, the fallback finds little left to copy: in a
-/// 300 s benchmark run it held the writer 0.02 ms at the median and 62 ms at most (13 ms and
-/// 137 ms when the rounds stopped at the first that had copied what it found).
+/// every PASSIVE one: under the benchmark's alert bursts it held the writer back more than once a
+/// second, and the alerts waited behind it; left to three times the threshold, one such
+/// checkpoint's writes slowed a commit by seconds. Since the rounds go on until nothing new came,
+/// the fallback finds little left to copy (docs/performance.md, 2026-12-04, has the figures).
 /// `@unchecked Sendable`: its flags and figures are behind `cond`; the connection is its thread's own.
 final class WALCheckpointer: @unchecked Sendable {
     /// WAL pages that wake the thread: 16 MiB, four times SQLite's automatic threshold (fewer,

@@ -24,7 +24,7 @@ public struct Occasion: Sendable, Equatable, Codable {
     }
 
     // In a checkpoint an occasion is an array of its fields, in the order declared: a year of
-    // occasions is most of the engine's state, and field names were 40% of it. An object with
+    // occasions is most of the engine's state, and field names were much of it. An object with
     // named fields (what checkpoints held before) is read as well.
     private enum CodingKeys: String, CodingKey { case id, enterpriseId, begin, year, agencies, taskId, counts, jointGroup }
 
