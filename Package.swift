@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // NIOLockedValueBox: the one way state is shared between the daemon's threads.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // ServiceGroup: `serve`'s parts started in order, stopped in reverse on SIGTERM/SIGINT.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure engine: geometry, spatial index, dwell machine, rules, parsers of bytes. No I/O, no clock.
@@ -53,6 +55,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/index.html")]
         ),
@@ -72,6 +75,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The simulator: scenarios on real roads with ground truth, and a tracker publisher.

@@ -4,6 +4,7 @@ import InspectionConfig
 import InspectionDaemon
 import Logging
 import Prometheus
+import ServiceLifecycle
 
 /// The daemon's HTTP side: the supervision office's API under `/api/v1` (bearer tokens), its
 /// OpenAPI document, the web page, and `/health` and `/metrics` (Prometheus text format) without
@@ -59,7 +60,13 @@ public struct HTTPServer: Sendable {
         return (router, routes)
     }
 
-    /// Serves until the task is cancelled. Signals stay with the daemon (none are taken here).
+    /// The server as a `Service` for `serve`'s group: on graceful shutdown it stops taking
+    /// connections, the live streams end, and what is in flight is answered.
+    public func service() -> some Service {
+        Application(router: router().0, configuration: .init(address: .hostname(host, port: port)), logger: logger)
+    }
+
+    /// Serves until the task is cancelled. Signals stay with the caller (none are taken here).
     public func run() async throws {
         let app = Application(router: router().0, configuration: .init(address: .hostname(host, port: port)), logger: logger)
         try await app.runService(gracefulShutdownSignals: [])

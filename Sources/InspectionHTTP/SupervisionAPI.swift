@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 import InspectionConfig
 import InspectionCore
 import InspectionDaemon
@@ -353,7 +354,8 @@ struct SupervisionAPI: Sendable {
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                          body: ResponseBody { writer in
                              try await writer.write(ByteBuffer(string: ": live alerts\n\n"))
-                             for await line in lines { try await writer.write(ByteBuffer(string: line)) }
+                             // A stop ends the stream (the server then drains and closes).
+                             for await line in lines.cancelOnGracefulShutdown() { try await writer.write(ByteBuffer(string: line)) }
                              try await writer.finish(nil)
                          })
     }

@@ -2,7 +2,7 @@ import ArgumentParser
 import InspectionConfig
 
 @main
-struct InspectionWatch: ParsableCommand {
+struct InspectionWatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspection-watch",
         abstract: "Finds enforcement vehicles' visits to enterprises and flags unregistered, repeated and multi-agency inspections.",

@@ -8,8 +8,9 @@ import InspectionHTTP
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 
-struct ServeCommand: ParsableCommand {
+struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Runs the daemon: MQTT positions in, visits and alerts to the store and to MQTT (what systemd starts)."
@@ -18,7 +19,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Configuration file (YAML).")
     var config: String
 
-    func run() throws {
+    func run() async throws {
         let configuration = loadConfiguration(config)
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -29,27 +30,51 @@ struct ServeCommand: ParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "inspection-watch")
         signal(SIGPIPE, SIG_IGN)  // a broker or HTTP client gone away is an error to handle, not a death
-        // SIGTERM (systemd stop) and SIGINT: drain and stop. SIGHUP: read the registry again.
-        let current = DaemonSlot()
+        guard let daemon = openDaemon(configuration, logger: logger) else { return }
+        // The parts in the order they start; SIGTERM (systemd's stop) and SIGINT stop them in
+        // reverse: the HTTP server first (no new requests; live streams end, what is in flight is
+        // answered), then the daemon (see DaemonService). SIGHUP reads the registry again.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: DaemonService(daemon: daemon)),
+            .init(service: ReloadOnHangup(daemon: daemon)),
+        ]
+        let d = configuration.daemon
+        if d.httpPort > 0 {
+            let server = HTTPServer(configuration: configuration, daemon: daemon, metrics: registry, logger: logger)
+            // If it cannot listen, ingest goes on: said, and the rest of the group keeps running.
+            services.append(.init(service: server.service(), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    /// The daemon over its store. A store that cannot be opened for writing (a read-only file
+    /// system, a full disk) is said clearly, and tried again until it can; the daemon does not
+    /// connect meanwhile, so the broker keeps every position for its session. A SIGTERM or SIGINT
+    /// meanwhile ends the wait (nil).
+    func openDaemon(_ configuration: Configuration, logger: Logger) -> Daemon? {
+        let stop = DaemonSlot()
         var sources: [DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
+        for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { if sig == SIGHUP { current.daemon?.reload() } else { current.stop() } }
+            s.setEventHandler { stop.stop() }
             s.resume()
             sources.append(s)
         }
-        // A store that cannot be opened for writing (a read-only file system, a full disk): said
-        // clearly, and tried again until it can. The daemon does not connect meanwhile, so the
-        // broker keeps every position for its session.
+        defer { for s in sources { s.cancel() } }
         var since: Date?
         var said = Date.distantPast
-        let daemon: Daemon
         while true {
             do {
-                daemon = try Daemon(configuration: configuration, logger: logger)
+                let daemon = try Daemon(configuration: configuration, logger: logger)
                 if let since { logger.notice("store writable again", metadata: ["iw.failed_for_s": "\(Int(Date().timeIntervalSince(since)))"]) }
-                break
+                return daemon
             } catch {
                 if case .store = error {
                     if since == nil { since = Date() }
@@ -58,26 +83,13 @@ struct ServeCommand: ParsableCommand {
                         logger.critical("store cannot be opened for writing: not connecting to the broker, which keeps the positions; trying again every 2 s",
                                         metadata: ["iw.error": "\(error)"])
                     }
-                    if current.stopRequested { return }
+                    if stop.stopRequested { return nil }
                     Thread.sleep(forTimeInterval: 2)
                     continue
                 }
                 fail(error.description)
             }
         }
-        current.set(daemon)
-        let d = configuration.daemon
-        if d.httpPort > 0 {
-            let server = HTTPServer(configuration: configuration, daemon: daemon, metrics: registry, logger: logger)
-            // The HTTP side runs beside the daemon's threads; if it cannot listen, ingest goes on.
-            Task.detached {
-                do { try await server.run() } catch {
-                    logger.error("http not serving", metadata: ["iw.http": "\(d.httpHost):\(d.httpPort)", "iw.error": "\(error)"])
-                }
-            }
-        }
-        do { try daemon.run() } catch { fail(error.description) }
-        withExtendedLifetime(sources) {}
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import InspectionCore
+import InspectionStore
 import InspectionMQTT
 import InspectionTestSupport
 import Testing
@@ -199,6 +200,70 @@ import Testing
     }
 }
 
+/// SIGTERM while the office watches: the live stream and an idle keep-alive connection are closed
+/// by the server, the process exits within 5 s, and everything received is in the store.
+@Suite struct ShutdownTests {
+    @Test func sigtermEndsTheLiveStreamAndConnectionsAndLosesNothing() throws {
+        let w = try APIWorld()
+        let stream = SSEReader(port: w.httpPort, token: APIWorld.supervisor)
+        #expect(eventually(5) { stream.text.contains(": live alerts") })
+        // A keep-alive connection that was answered and stays open.
+        let idle = KeepAlive(port: w.httpPort, token: APIWorld.supervisor)
+        #expect(eventually(5) { idle.text.contains("HTTP/1.1 200") })
+        try w.publishStays()
+        #expect(eventually(10) { stream.text.contains("event: alert") })  // the stream is live
+        #expect(!stream.closed && !idle.closed)
+
+        let began = Date()
+        kill(w.pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(w.pid, &status, 0)
+        let took = Date().timeIntervalSince(began)
+        #expect(took < 5, "stopped in \(took) s")
+        #expect(status == 0)
+        #expect(eventually(2) { stream.closed && idle.closed })
+        // Cleanly: the stream's last chunk was sent (not a connection cut mid-stream).
+        #expect(stream.text.hasSuffix("0\r\n\r\n"), "stream ended with: \(stream.text.suffix(80).debugDescription)")
+        // Nothing lost: both stays are visits in the store, every message processed.
+        let store = try Store(path: w.dir.appendingPathComponent("store.sqlite").path, readOnly: true)
+        #expect(try store.visits().count == 2)
+        #expect(try store.processedSeq() == 46)
+    }
+}
+
+/// A keep-alive HTTP connection: one request, its answer, then open until the server closes it.
+final class KeepAlive: @unchecked Sendable {
+    private let lock = NSLock()
+    private var received = ""
+    private var ended = false
+    private let fd: Int32
+
+    init(port: Int32, token: String) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let request = Array("GET /api/v1/alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nAuthorization: Bearer \(token)\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        Thread.detachNewThread { [weak self] in
+            var chunk = [UInt8](repeating: 0, count: 8192)
+            while true {
+                let n = read(fd, &chunk, chunk.count)
+                if n <= 0 { self?.lock.withLock { self?.ended = true }; return }
+                guard let self else { return }
+                self.lock.withLock { self.received += String(decoding: chunk[..<n], as: UTF8.self) }
+            }
+        }
+    }
+
+    var text: String { lock.withLock { received } }
+    var closed: Bool { lock.withLock { ended } }
+    deinit { close(fd) }
+}
+
 /// A Server-Sent Events connection read on its own thread; `text` is everything received so far.
 final class SSEReader: @unchecked Sendable {
     private let lock = NSLock()
@@ -219,7 +284,7 @@ final class SSEReader: @unchecked Sendable {
             var chunk = [UInt8](repeating: 0, count: 8192)
             while true {
                 let n = read(fd, &chunk, chunk.count)
-                if n <= 0 { return }
+                if n <= 0 { self?.lock.withLock { self?.ended = true }; return }
                 guard let self else { return }
                 self.lock.withLock { self.received += String(decoding: chunk[..<n], as: UTF8.self) }
             }
@@ -227,6 +292,9 @@ final class SSEReader: @unchecked Sendable {
     }
 
     var text: String { lock.withLock { received } }
+    /// The server closed the connection.
+    var closed: Bool { lock.withLock { ended } }
+    private var ended = false
     func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
     deinit { close(fd) }
 }
