@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "InspectionDaemon",
             dependencies: [
-                "InspectionCore", "InspectionConfig", "InspectionMQTT", "InspectionStore", "InspectionReplay",
+                "InspectionCore", "InspectionConfig", "InspectionMQTT", "InspectionStore", "InspectionFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -64,12 +64,14 @@ let package = Package(
             name: "InspectionConfig",
             dependencies: ["InspectionCore", .product(name: "Yams", package: "Yams")]
         ),
+        // Files: reading and writing them whole, the registry folder (replay, import, serve, the simulator).
+        .target(name: "InspectionFiles", dependencies: ["InspectionCore"]),
         // Offline replay: files in, engine, NDJSON out.
-        .target(name: "InspectionReplay", dependencies: ["InspectionCore"]),
+        .target(name: "InspectionReplay", dependencies: ["InspectionCore", "InspectionFiles"]),
         .executableTarget(
             name: "InspectionWatch",
             dependencies: [
-                "InspectionCore", "InspectionConfig", "InspectionReplay", "InspectionDaemon", "InspectionStore", "InspectionHTTP",
+                "InspectionCore", "InspectionConfig", "InspectionReplay", "InspectionFiles", "InspectionDaemon", "InspectionStore", "InspectionHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -81,13 +83,13 @@ let package = Package(
         // The simulator: scenarios on real roads with ground truth, and a tracker publisher.
         .target(
             name: "InspectionSim",
-            dependencies: ["InspectionCore", "InspectionReplay", "InspectionMQTT"],
+            dependencies: ["InspectionCore", "InspectionReplay", "InspectionFiles", "InspectionMQTT"],
             path: "Simulator/Sources/InspectionSim"
         ),
         .executableTarget(
             name: "inspection-sim",
             dependencies: [
-                "InspectionSim", "InspectionCore", "InspectionReplay", "InspectionMQTT",
+                "InspectionSim", "InspectionCore", "InspectionReplay", "InspectionFiles", "InspectionMQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Simulator/Sources/inspection-sim"
@@ -95,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "inspection-bench",
             dependencies: [
-                "InspectionCore", "InspectionReplay", "InspectionStore", "InspectionMQTT", "InspectionSim",
+                "InspectionCore", "InspectionReplay", "InspectionFiles", "InspectionStore", "InspectionMQTT", "InspectionSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -124,7 +126,7 @@ let package = Package(
         .testTarget(name: "InspectionMQTTTests", dependencies: ["InspectionMQTT", "InspectionTestSupport"]),
         .testTarget(
             name: "InspectionDaemonTests",
-            dependencies: ["InspectionDaemon", "InspectionStore", "InspectionMQTT", "InspectionReplay", "InspectionCore",
+            dependencies: ["InspectionDaemon", "InspectionStore", "InspectionMQTT", "InspectionReplay", "InspectionFiles", "InspectionCore",
                            "InspectionConfig", "InspectionSim", "InspectionTestSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
@@ -136,11 +138,11 @@ let package = Package(
         ),
         .testTarget(
             name: "InspectionSimTests",
-            dependencies: ["InspectionSim", "InspectionCore", "InspectionReplay", "InspectionMQTT", "InspectionTestSupport"]
+            dependencies: ["InspectionSim", "InspectionCore", "InspectionReplay", "InspectionFiles", "InspectionMQTT", "InspectionTestSupport"]
         ),
         .testTarget(
             name: "InspectionReplayTests",
-            dependencies: ["InspectionCore", "InspectionReplay", "InspectionConfig", "InspectionTestSupport"]
+            dependencies: ["InspectionCore", "InspectionReplay", "InspectionFiles", "InspectionConfig", "InspectionTestSupport"]
         ),
     ]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InspectionCore
+import InspectionFiles
 import InspectionReplay
 
 /// What a checkpoint costs the daemon with a grown state: the engine is run over the traces

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InspectionCore
+import InspectionFiles
 import InspectionReplay
 
 /// A synthetic city for benchmarks: sites of every size, a fleet that drives and stops at sites.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import InspectionCore
+import InspectionFiles
 import InspectionReplay
 
 /// Our answers for the GEOS cross-check: every site within a radius of each point, with distance.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InspectionCore
+import InspectionFiles
 import InspectionReplay
 
 /// What working late positions in costs (SPEC §3.4): in-order ingest with and without the recent

@@ -1,11 +1,10 @@
 import Foundation
-import NIOConcurrencyHelpers
 import InspectionConfig
 import InspectionCore
 import InspectionMQTT
-import InspectionReplay
 import InspectionStore
 import Logging
+import NIOConcurrencyHelpers
 
 /// `inspection-watch serve`: MQTT in, journal, engine, store, alerts out.
 ///

@@ -1,7 +1,7 @@
 import Foundation
 import InspectionConfig
 import InspectionCore
-import InspectionReplay
+import InspectionFiles
 import InspectionStore
 
 /// The registry lives in the store: `import` (and `serve` at start and on SIGHUP, when

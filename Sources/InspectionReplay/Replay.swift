@@ -1,4 +1,5 @@
 import InspectionCore
+import InspectionFiles
 
 /// `inspection-watch replay`: trace files through the engine, NDJSON out (SPEC §5 "Offline").
 public struct Replay {

@@ -1,5 +1,6 @@
 import Foundation
 import InspectionCore
+import InspectionFiles
 import InspectionReplay
 import InspectionSim
 import InspectionStore

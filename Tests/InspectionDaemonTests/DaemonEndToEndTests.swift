@@ -1,6 +1,7 @@
 import Foundation
 import InspectionConfig
 import InspectionCore
+import InspectionFiles
 import InspectionMQTT
 import InspectionReplay
 import InspectionStore

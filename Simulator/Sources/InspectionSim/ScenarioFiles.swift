@@ -1,4 +1,5 @@
 import InspectionCore
+import InspectionFiles
 import InspectionReplay
 
 /// A scenario on disk: `registry/` (SPEC §2), `traces/day-NN.csv` (SPEC §3.2), and `truth/` —

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InspectionCore
+import InspectionFiles
 import InspectionMQTT
 import InspectionReplay
 import InspectionSim
