@@ -53,8 +53,20 @@ public struct StoreBatch: Sendable {
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
-    /// Dead letters kept at most (the oldest go first).
+    /// Dead letters kept at most (the oldest go first), each with at most
+    /// `deadLetterPayloadPrefix` bytes of its payload: 100,000 of them hold at most ~400 MB.
     public let deadLetterLimit: Int
+    public static let deadLetterPayloadPrefix = 4096
+    /// Positions older than the late horizon kept for audit at most (the oldest go first).
+    public let latePositionLimit: Int
+
+    /// FNV-1a over the bytes, 16 hexadecimal digits: a dead letter's whole payload, named.
+    static func digest(_ bytes: [UInt8]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h ^= UInt64(b); h = h &* 0x100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
     /// Where an alert a reconciliation raises is published (`<prefix>/<kind>/<enterprise>`).
     let alertTopicPrefix: String
     func alertTopic(_ a: AlertRecord) -> String { "\(alertTopicPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)" }
@@ -65,9 +77,10 @@ public final class Store: Sendable {
     /// `readOnly`: for reading what the daemon wrote (`stats`): no migration, no write.
     /// `backgroundCheckpoints`: WAL checkpoints on a thread of their own, never in a commit
     /// (`WALCheckpointer`; the daemon, whose commits carry alert latency).
-    public init(path: String, deadLetterLimit: Int = 100_000, readOnly: Bool = false, backgroundCheckpoints: Bool = false,
-                alertTopicPrefix: String = "alerts") throws {
+    public init(path: String, deadLetterLimit: Int = 100_000, latePositionLimit: Int = 1_000_000, readOnly: Bool = false,
+                backgroundCheckpoints: Bool = false, alertTopicPrefix: String = "alerts") throws {
         self.path = path
+        self.latePositionLimit = latePositionLimit
         self.alertTopicPrefix = alertTopicPrefix
         self.deadLetterLimit = deadLetterLimit
         let checkpointer = backgroundCheckpoints && !readOnly ? WALCheckpointer(path: path) : nil
@@ -233,6 +246,13 @@ public final class Store: Sendable {
             // is written once under its id (a digest of it), the checkpoint naming it.
             try db.execute(sql: "CREATE TABLE history_chunks (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
         }
+        m.registerMigration("v9: dead letters keep a prefix of the payload") { db in
+            // The whole payload's length and digest beside the prefix kept (NULL: kept whole).
+            try db.execute(sql: """
+                ALTER TABLE dead_letters ADD COLUMN payload_length INTEGER;
+                ALTER TABLE dead_letters ADD COLUMN payload_digest TEXT;
+                """)
+        }
         return m
     }
 
@@ -349,7 +369,9 @@ public final class Store: Sendable {
     public func commit(_ batches: [StoreBatch]) throws -> [OutboxEntry] {
         guard batches.contains(where: { !$0.isEmpty }) else { return [] }
         return try writeReturningOutbox { db, inserted in
-            for b in batches where !b.isEmpty { try Self.write(b, deadLetterLimit: deadLetterLimit, topic: alertTopic, alerts: &inserted, db) }
+            for b in batches where !b.isEmpty {
+                try Self.write(b, deadLetterLimit: deadLetterLimit, latePositionLimit: latePositionLimit, topic: alertTopic, alerts: &inserted, db)
+            }
         }
     }
 
@@ -392,8 +414,8 @@ public final class Store: Sendable {
         }
     }
 
-    private static func write(_ b: StoreBatch, deadLetterLimit: Int, topic: (AlertRecord) -> String, alerts inserted: inout [InsertedAlert],
-                              _ db: Database) throws {
+    private static func write(_ b: StoreBatch, deadLetterLimit: Int, latePositionLimit: Int, topic: (AlertRecord) -> String,
+                              alerts inserted: inout [InsertedAlert], _ db: Database) throws {
         for v in b.visits {
             try db.cachedStatement(sql: """
                 INSERT INTO visits (visit_id, vehicle_id, agency_id, site_id, enterprise_id, start, "end", points, task_id, occasion_id, opened_at)
@@ -431,8 +453,14 @@ public final class Store: Sendable {
             }
         }
         for d in b.deadLetters {
-            try db.cachedStatement(sql: "INSERT INTO dead_letters (received_at, topic, reason, message, payload) VALUES (?, ?, ?, ?, ?)")
-                .execute(arguments: [d.receivedAt, d.topic, d.reason.rawValue, d.message, Data(d.payload)])
+            // At most a prefix of the payload, with its whole length and a digest: 20 payloads of
+            // 5 MB took 106 MB, and the row limit alone allowed hundreds of GB.
+            let kept = d.payload.prefix(Self.deadLetterPayloadPrefix)
+            try db.cachedStatement(sql: """
+                INSERT INTO dead_letters (received_at, topic, reason, message, payload, payload_length, payload_digest)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [d.receivedAt, d.topic, d.reason.rawValue, d.message, Data(kept), d.payload.count,
+                                         Self.digest(d.payload)])
         }
         if !b.deadLetters.isEmpty {
             try db.execute(sql: "DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?",
@@ -441,6 +469,10 @@ public final class Store: Sendable {
         for l in b.latePositions {
             try db.cachedStatement(sql: "INSERT INTO late_positions (vehicle_id, ts, lat, lon, received_at) VALUES (?, ?, ?, ?, ?)")
                 .execute(arguments: [l.vehicleId, l.ts, l.lat, l.lon, l.receivedAt])
+        }
+        if !b.latePositions.isEmpty {
+            try db.execute(sql: "DELETE FROM late_positions WHERE id <= (SELECT max(id) FROM late_positions) - ?",
+                           arguments: [latePositionLimit])
         }
         for r in b.reconciliations { try apply(r, topic: topic, inserted: &inserted, db) }
         if let seq = b.processedSeq {
