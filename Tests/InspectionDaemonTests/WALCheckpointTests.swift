@@ -74,11 +74,12 @@ import Testing
         let (store, cleanUp) = try StoreWriterTests.freshStore(backgroundCheckpoints: true)
         defer { cleanUp() }
         let restartsAtStart = try Self.walRestarts(store.path)
-        // One commit past the threshold (2 KB dead letters, two to a page), then nothing.
+        // One commit past the threshold (1.9 KB dead letters with their length and digest, two to a
+        // page), then nothing.
         var big = StoreBatch()
         for i in 0..<Int(WALCheckpointer.threshold) * 5 / 2 {
             big.deadLetters.append((receivedAt: Millis(i), topic: "t", reason: .unparsable, message: "m",
-                                    payload: [UInt8](repeating: UInt8(i % 251), count: 2000)))
+                                    payload: [UInt8](repeating: UInt8(i % 251), count: 1900)))
         }
         try store.commit(big)
         let state = Self.firstCheckpoint(of: store)
