@@ -76,7 +76,7 @@ struct CommandExecutor {
     let store: Store
     let loadRegistry: () throws(Daemon.Failure) -> Registry
 
-    func topic(_ a: AlertRecord) -> String { "\(configuration.daemon.alertTopicPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)" }
+    func topic(_ a: AlertRecord) -> String { Store.alertTopic(prefix: configuration.daemon.alertTopicPrefix, a) }
 
     static func now() -> Millis { Millis(Date().timeIntervalSince1970 * 1000) }
 

@@ -38,7 +38,10 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.faults = Faults(logger: logger)
-        do { store = try Store(path: configuration.daemon.storePath, backgroundCheckpoints: true) } catch {
+        do {
+            store = try Store(path: configuration.daemon.storePath, backgroundCheckpoints: true,
+                              alertTopicPrefix: configuration.daemon.alertTopicPrefix)
+        } catch {
             throw .store("\(configuration.daemon.storePath): \(error)")
         }
     }

@@ -141,7 +141,7 @@ public struct JournalProcessor {
             batch.visits += out.opened
             batch.visits += out.closed
             for a in out.alerts {
-                batch.alerts.append((Self.withRawDetail(a), "\(alertPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)", receivedAt))
+                batch.alerts.append((Self.withRawDetail(a), Store.alertTopic(prefix: alertPrefix, a), receivedAt))
             }
         }
         if !replayed {

@@ -69,7 +69,10 @@ public final class Store: Sendable {
     }
     /// Where an alert a reconciliation raises is published (`<prefix>/<kind>/<enterprise>`).
     let alertTopicPrefix: String
-    func alertTopic(_ a: AlertRecord) -> String { "\(alertTopicPrefix)/\(a.kind.rawValue)/\(a.enterpriseId)" }
+    func alertTopic(_ a: AlertRecord) -> String { Self.alertTopic(prefix: alertTopicPrefix, a) }
+
+    /// Where an alert is published (SPEC §5): `<prefix>/<kind>/<enterprise_id>`.
+    public static func alertTopic(prefix: String, _ a: AlertRecord) -> String { "\(prefix)/\(a.kind.rawValue)/\(a.enterpriseId)" }
 
     /// WAL checkpoints off the committing thread (the daemon), nil: SQLite's own, in the commit.
     let walCheckpointer: WALCheckpointer?

@@ -56,8 +56,23 @@ import Testing
         try store.commit(b3)
         let third = try store.unpublished()
         #expect(third.count == 1 && Self.payload(third[0])["status"] == nil)
+        #expect(third.first?.topic == "alerts/unregistered_visit/E1")
         #expect(try store.currentAlerts().map { $0.json.serialized } == [back.json.serialized])
         let history = try await store.alertHistory(id: "a-1").map(\.status)
         #expect(history == [.open, .withdrawn, .open])
+    }
+
+    /// A reconciliation's alerts go where the configuration says alerts go (`mqtt.alert_topic_prefix`).
+    @Test func anAlertALateRunRaisesIsQueuedUnderTheConfiguredPrefix() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try Store(path: dir.appendingPathComponent("store.sqlite").path, alertTopicPrefix: "office/alerts")
+        var r = Reconciliation(vehicleId: "V1", positions: 1, lateBy: [60_000])
+        r.visits = [Self.visit]; r.raised = [Self.alert]
+        var b = StoreBatch()
+        b.reconciliations = [r]
+        let queued = try store.commit(b)
+        #expect(queued.map(\.topic) == ["office/alerts/unregistered_visit/E1"])
     }
 }
