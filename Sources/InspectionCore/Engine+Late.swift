@@ -84,7 +84,7 @@ extension Engine {
         var change = Reconciliation(vehicleId: vid, positions: taken.count - duplicates,
                                     lateBy: taken.indices.compactMap { results[taken[$0].i] == .reconciled ? newest - taken[$0].fix.ts : nil })
         change.at = tracks[v].lastSeen
-        apply(before: before.summary(), after: after.summary(), vehicle: vehicle, into: &change)
+        apply(before: before.summary(evidence: false), after: after.summary(evidence: true), vehicle: vehicle, into: &change)
         out.reconciliations.append(change)
         return results
     }
@@ -122,9 +122,9 @@ extension Engine {
             _ = track.offer(f, vehicle: vehicle, index: index, settings: settings, counts: &counts, events: &events)
         }
 
-        /// The visits the run saw (opened, closed, or open at its end), its silent gaps, and the
-        /// positions of each visit it reported.
-        func summary() -> RunSummary {
+        /// The visits the run saw (opened, closed, or open at its end), its silent gaps, and (with
+        /// `evidence`) the positions of each visit it reported.
+        func summary(evidence: Bool) -> RunSummary {
             var s = RunSummary()
             for e in events {
                 switch e {
@@ -135,7 +135,7 @@ extension Engine {
                     let k = VisitKey(site: c.site, start: c.start)
                     s.note(k) { $0.end = c.end; $0.points = Int(c.points) }
                 case .evidence(let ev):
-                    s.evidence[VisitKey(site: ev.site, start: ev.start), default: []] += ev.fixes
+                    if evidence { s.evidence[VisitKey(site: ev.site, start: ev.start), default: []] += ev.fixes }
                 case .trackerSilent(let g):
                     s.silent.append(g)
                 }
@@ -176,15 +176,11 @@ extension Engine {
         let agency = agencyOf[Int(vehicle)]
         func id(_ k: VisitKey) -> String { RuleEngine.visitId(vehicleId: vid, siteId: registry.site(k.site).id, start: k.start) }
         func enterprise(_ k: VisitKey) -> String { registry.site(k.site).enterpriseId }
-        // What the rules know of a visit seen before (its opening time), by id.
-        var known: [String: SeenVisit] = [:]
-        for k in before.order { if let s = seen[enterprise(k)]?.first(where: { $0.visitId == id(k) }) { known[s.visitId] = s } }
-
         var enterprises = Set<String>()
         var gone: [SeenVisit] = []
         var current: [VisitKey] = []
         for k in before.order where after.visits[k] == nil {
-            guard let s = known[id(k)] else { continue }  // never opened: nothing was said of it
+            guard let s = seenVisit(id: id(k), enterprise: enterprise(k)) else { continue }  // never opened: nothing was said of it
             gone.append(s)
             enterprises.insert(enterprise(k))
             let end = before.visits[k]?.end ?? Millis.max
@@ -197,7 +193,7 @@ extension Engine {
             let n = after.visits[k]!
             if let o = before.visits[k], o == n { continue }
             let vId = id(k)
-            if let at = n.at ?? known[vId]?.at ?? seenVisit(id: vId, enterprise: enterprise(k))?.at {
+            if let at = n.at ?? seenVisit(id: vId, enterprise: enterprise(k))?.at {
                 current.append(k)
                 enterprises.insert(enterprise(k))
                 change.openedAt[vId] = at
@@ -248,12 +244,7 @@ extension Engine {
             }
             change.visits.append(record)
         }
-        // Other visits whose task or occasion changed: an open one closes with its new assignment.
-        for (key, record) in openVisits {
-            guard let a = change.assignments[record.visitId] else { continue }
-            openVisits[key]?.taskId = a.taskId
-            openVisits[key]?.occasionId = a.occasionId
-        }
+        takeAssignments(change.assignments)
         // Positions of the visits new or changed (those of the others are stored as they were).
         for k in current {
             guard let fixes = after.evidence[k], !fixes.isEmpty else { continue }
@@ -332,20 +323,26 @@ extension Engine {
                                  enterpriseId: site.enterpriseId, start: o.start, end: nil, points: Int(o.points),
                                  taskId: a.taskId, occasionId: a.occasionId, openedAt: o.at)
         openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = record
-        for (key, r) in openVisits {
-            guard let a = change.assignments[r.visitId] else { continue }
+        takeAssignments(change.assignments)
+        change.visits.append(record)
+        out.reconciliations.append(change)
+    }
+
+    /// Open visits whose task or occasion the rules changed take the new one (they close with it).
+    mutating func takeAssignments(_ assignments: [String: VisitAssignment]) {
+        guard !assignments.isEmpty else { return }
+        for (key, record) in openVisits {
+            guard let a = assignments[record.visitId] else { continue }
             openVisits[key]?.taskId = a.taskId
             openVisits[key]?.occasionId = a.occasionId
         }
-        change.visits.append(record)
-        out.reconciliations.append(change)
     }
 
     private func seenVisit(id: String, enterprise: String) -> SeenVisit? {
         seen[enterprise]?.first { $0.visitId == id }
     }
 
-    private func facts(_ s: SeenVisit, enterprise: String) -> RuleEngine.VisitFacts {
+    func facts(_ s: SeenVisit, enterprise: String) -> RuleEngine.VisitFacts {
         // A site gone from the registry since keeps its id; its region is no longer known.
         let site = registry.siteNumbers[s.siteId].map(registry.site) ?? Site(id: s.siteId, enterpriseId: enterprise)
         return RuleEngine.VisitFacts(visitId: s.visitId, vehicleId: s.vehicleId, agencyId: s.agencyId, site: site,

@@ -26,7 +26,7 @@ public struct Engine: Sendable {
     /// The visits seen at each enterprise, as the rules take them, while their occasions can count.
     var seen: [String: [SeenVisit]] = [:]
     var opensSinceSeenPruned = 0
-    /// Late positions worked in, and how many of those were held as outliers, since the start.
+    /// Late positions worked in since the start.
     public internal(set) var lateReconciled = 0
 
     struct OpenKey: Hashable { var vehicle: Int32; var site: Int32; var start: Millis }
@@ -181,24 +181,15 @@ public struct Engine: Sendable {
     /// now (silent-tracker alerts do not depend on tasks and are not among them). Open visits
     /// take their new task and occasion, so they close with them.
     public mutating func rematch(enterprise: String, visits: [VisitRecord]) -> (assignments: [String: VisitAssignment], alerts: [AlertRecord]) {
-        let ordered = visits.sorted { $0.openedAt != $1.openedAt ? $0.openedAt < $1.openedAt : byteOrder($0.visitId, $1.visitId) }
-        let facts = ordered.map { v in
-            // A site gone from the registry since keeps its id; its region is no longer known.
-            let site = registry.siteNumbers[v.siteId].map(registry.site) ?? Site(id: v.siteId, enterpriseId: v.enterpriseId)
-            return RuleEngine.VisitFacts(visitId: v.visitId, vehicleId: v.vehicleId, agencyId: v.agencyId, site: site,
-                                         start: v.start, at: v.openedAt)
-        }
+        let ordered = visits.map { SeenVisit(visitId: $0.visitId, vehicleId: $0.vehicleId, agencyId: $0.agencyId, siteId: $0.siteId,
+                                             start: $0.start, at: $0.openedAt) }.sorted(by: Self.openingOrder)
         var assignments: [String: VisitAssignment] = [:]
         var alerts: [AlertRecord] = []
-        for r in rules.rematch(enterprise: enterprise, visits: facts, registry: registry) {
+        for r in rules.rematch(enterprise: enterprise, visits: ordered.map { facts($0, enterprise: enterprise) }, registry: registry) {
             assignments[r.visitId] = r.assignment
             alerts += r.alerts
         }
-        for (key, record) in openVisits {
-            guard let a = assignments[record.visitId] else { continue }
-            openVisits[key]?.taskId = a.taskId
-            openVisits[key]?.occasionId = a.occasionId
-        }
+        takeAssignments(assignments)
         return (assignments, alerts)
     }
 
@@ -277,21 +268,14 @@ public struct Engine: Sendable {
                                               points: Int(o.points), registry: registry)
             openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = record
             if worksInLate { see(record) }
-            // After a reconciliation, what follows goes with it: it is written after it, in order.
-            if !out.reconciliations.isEmpty {
-                out.reconciliations[out.reconciliations.count - 1].absorb(visit: record, alerts: alerts)
-                return
-            }
+            if out.absorbedByReconciliation(visit: record, alerts: alerts) { return }
             out.opened.append(record)
             out.alerts += alerts
         case .visitClosed(let c):
             guard var record = openVisits.removeValue(forKey: OpenKey(vehicle: c.vehicle, site: c.site, start: c.start)) else { return }
             record.end = c.end
             record.points = Int(c.points)
-            if !out.reconciliations.isEmpty {
-                out.reconciliations[out.reconciliations.count - 1].absorb(visit: record, alerts: [])
-                return
-            }
+            if out.absorbedByReconciliation(visit: record, alerts: []) { return }
             out.closed.append(record)
         case .evidence(let e):
             guard let record = openVisits[OpenKey(vehicle: e.vehicle, site: e.site, start: e.start)] else { return }
@@ -299,10 +283,7 @@ public struct Engine: Sendable {
         case .trackerSilent(let g):
             guard let alert = rules.trackerSilent(g, vehicleId: vehicleId(g.vehicle), agencyId: agencyOf[Int(g.vehicle)],
                                                   registry: registry) else { return }
-            if !out.reconciliations.isEmpty {
-                out.reconciliations[out.reconciliations.count - 1].absorb(visit: nil, alerts: [alert])
-                return
-            }
+            if out.absorbedByReconciliation(visit: nil, alerts: [alert]) { return }
             out.alerts.append(alert)
         }
     }
@@ -326,6 +307,14 @@ public struct EngineOutput: Sendable {
     public init() {}
 
     public var isEmpty: Bool { opened.isEmpty && closed.isEmpty && alerts.isEmpty && evidence.isEmpty && reconciliations.isEmpty }
+
+    /// After a reconciliation, what the engine says goes into it, so that it is written after it,
+    /// in order (`Reconciliation.absorb`); false when there is none (it goes in the lists above).
+    mutating func absorbedByReconciliation(visit: VisitRecord?, alerts: [AlertRecord]) -> Bool {
+        guard !reconciliations.isEmpty else { return false }
+        reconciliations[reconciliations.count - 1].absorb(visit: visit, alerts: alerts)
+        return true
+    }
     public mutating func removeAll() {
         opened.removeAll(keepingCapacity: true); closed.removeAll(keepingCapacity: true); alerts.removeAll(keepingCapacity: true)
         evidence.removeAll(keepingCapacity: true); reconciliations.removeAll()
