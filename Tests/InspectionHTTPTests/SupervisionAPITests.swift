@@ -70,7 +70,7 @@ import Testing
         #expect(w.call("GET", "/api/v1/visits/v-nothing", token: APIWorld.supervisor).status == 404)
 
         // The live stream: a status change arrives as an event.
-        let stream = SSEReader(port: w.httpPort, token: APIWorld.supervisor)
+        let stream = liveStream(port: w.httpPort, token: APIWorld.supervisor)
         #expect(eventually { stream.text.contains(": live alerts") })
 
         // Acknowledge, resolve: roles, body errors, conflicts, history with who and why.
@@ -205,10 +205,10 @@ import Testing
 @Suite struct ShutdownTests {
     @Test func sigtermEndsTheLiveStreamAndConnectionsAndLosesNothing() throws {
         let w = try APIWorld()
-        let stream = SSEReader(port: w.httpPort, token: APIWorld.supervisor)
+        let stream = liveStream(port: w.httpPort, token: APIWorld.supervisor)
         #expect(eventually(5) { stream.text.contains(": live alerts") })
         // A keep-alive connection that was answered and stays open.
-        let idle = KeepAlive(port: w.httpPort, token: APIWorld.supervisor)
+        let idle = keepAliveConnection(port: w.httpPort, token: APIWorld.supervisor)
         #expect(eventually(5) { idle.text.contains("HTTP/1.1 200") })
         try w.publishStays()
         #expect(eventually(10) { stream.text.contains("event: alert") })  // the stream is live
@@ -231,14 +231,15 @@ import Testing
     }
 }
 
-/// A keep-alive HTTP connection: one request, its answer, then open until the server closes it.
-final class KeepAlive: @unchecked Sendable {
+/// A raw HTTP connection: one request written, everything the server sends read on a thread of
+/// its own (`text`), until the server closes it (`closed`).
+final class RawConnection: @unchecked Sendable {
     private let lock = NSLock()
     private var received = ""
     private var ended = false
     private let fd: Int32
 
-    init(port: Int32, token: String) {
+    init(port: Int32, request: String) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         var addr = sockaddr_in()
@@ -246,40 +247,8 @@ final class KeepAlive: @unchecked Sendable {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        let request = Array("GET /api/v1/alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nAuthorization: Bearer \(token)\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        Thread.detachNewThread { [weak self] in
-            var chunk = [UInt8](repeating: 0, count: 8192)
-            while true {
-                let n = read(fd, &chunk, chunk.count)
-                if n <= 0 { self?.lock.withLock { self?.ended = true }; return }
-                guard let self else { return }
-                self.lock.withLock { self.received += String(decoding: chunk[..<n], as: UTF8.self) }
-            }
-        }
-    }
-
-    var text: String { lock.withLock { received } }
-    var closed: Bool { lock.withLock { ended } }
-    deinit { close(fd) }
-}
-
-/// A Server-Sent Events connection read on its own thread; `text` is everything received so far.
-final class SSEReader: @unchecked Sendable {
-    private let lock = NSLock()
-    private var received = ""
-    private let fd: Int32
-
-    init(port: Int32, token: String) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        let request = Array("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let bytes = Array(request.utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         Thread.detachNewThread { [weak self] in
             var chunk = [UInt8](repeating: 0, count: 8192)
             while true {
@@ -294,7 +263,17 @@ final class SSEReader: @unchecked Sendable {
     var text: String { lock.withLock { received } }
     /// The server closed the connection.
     var closed: Bool { lock.withLock { ended } }
-    private var ended = false
     func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
     deinit { close(fd) }
+}
+
+/// A Server-Sent Events connection: the live stream, read as it comes.
+func liveStream(port: Int32, token: String) -> RawConnection {
+    RawConnection(port: port, request: "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n\r\n")
+}
+
+/// A keep-alive connection: one request, its answer, then open until the server closes it.
+func keepAliveConnection(port: Int32, token: String) -> RawConnection {
+    RawConnection(port: port,
+                  request: "GET /api/v1/alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nAuthorization: Bearer \(token)\r\n\r\n")
 }
