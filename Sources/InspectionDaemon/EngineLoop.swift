@@ -1,8 +1,7 @@
 /// The engine thread's choices after each batch, as values (the way swift-nio's state machines
 /// return actions): whether the re-match at start runs now, whether the waiting commands run,
-/// when the engine's checkpoint is taken and how, when the state is reported and the watchdog
-/// fed, when the loop ends. `Daemon.run` carries the actions out; `EngineLoopTests` drive it
-/// with plain times.
+/// when the engine's checkpoint is taken and how, when the state is reported, when the loop
+/// ends. `EngineRunner` carries the actions out; `EngineLoopTests` drive it with plain times.
 struct EngineLoop: Equatable {
     /// What the engine's thread found after a batch.
     struct Facts: Equatable {
@@ -26,29 +25,25 @@ struct EngineLoop: Equatable {
         /// or registry: the journal before it was read under the old ones); otherwise after the
         /// writer's next commit, written off this thread.
         case checkpoint(waited: Bool)
-        /// Metrics and `/health` from the queues and the store.
+        /// Metrics and `/health` from the queues and the store, and the loop's heartbeat
+        /// (systemd's watchdog is fed while it beats: `SystemdService`).
         case reportState
-        case feedWatchdog
         case stop
     }
 
     let checkpointInterval: Double
-    let watchdogInterval: Double?
     private(set) var rematchPending: Bool
     private var lastCheckpoint: Double
     private var lastState = -Double.infinity
-    private var lastWatchdog: Double
     private var changed = false
     private var finishing = false
 
     /// `rematchPending`: tasks changed while the daemon was down (matched again once caught up);
     /// `checkpointFirst`: what was done at start changed the engine, so the first pass checkpoints.
-    init(now: Double, checkpointInterval: Double, watchdogInterval: Double?, rematchPending: Bool, checkpointFirst: Bool) {
+    init(now: Double, checkpointInterval: Double, rematchPending: Bool, checkpointFirst: Bool) {
         self.checkpointInterval = checkpointInterval
-        self.watchdogInterval = watchdogInterval
         self.rematchPending = rematchPending
         lastCheckpoint = checkpointFirst ? -Double.infinity : now
-        lastWatchdog = now
     }
 
     /// A batch was processed and handed to the store: what runs before the checkpoint.
@@ -81,10 +76,6 @@ struct EngineLoop: Equatable {
         if now - lastState >= 1 {
             out.append(.reportState)
             lastState = now
-        }
-        if let w = watchdogInterval, now - lastWatchdog >= w {
-            out.append(.feedWatchdog)
-            lastWatchdog = now
         }
         if finishing { out.append(.stop) }
         return out

@@ -14,6 +14,9 @@ public struct SystemdNotifier: Sendable {
         watchdogInterval = environment["WATCHDOG_USEC"].flatMap(Double.init).map { $0 / 2_000_000 }
     }
 
+    /// Started by systemd with a socket to notify.
+    public var enabled: Bool { !(path ?? "").isEmpty }
+
     public func notify(_ state: String) {
         guard var p = path, !p.isEmpty else { return }
         if p.hasPrefix("@") { p = "\0" + p.dropFirst() }  // abstract namespace

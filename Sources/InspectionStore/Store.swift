@@ -124,6 +124,11 @@ public final class Store: Sendable {
         walCheckpointer.stop()
     }
 
+    /// Ends the background checkpoints' thread (after the one running, if any); commits from
+    /// then on leave the WAL to grow until the store is opened again. At a stop, once the writer
+    /// is done.
+    public func stopWALCheckpoints() { walCheckpointer?.stop() }
+
     /// The background checkpoints so far (nil without them).
     public var walCheckpoints: WALCheckpoints? { walCheckpointer?.state }
 
@@ -549,6 +554,11 @@ public final class Store: Sendable {
             try Row.fetchAll(db, sql: "SELECT visit_id, superseded_by FROM visits WHERE superseded_at IS NOT NULL ORDER BY visit_id")
                 .map { ($0["visit_id"], $0["superseded_by"]) }
         }
+    }
+
+    /// Alerts no one has acknowledged, resolved or dismissed yet.
+    public func openAlertCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM alerts WHERE status = 'open'") ?? 0 }
     }
 
     public func count(_ table: String) throws -> Int {

@@ -32,18 +32,20 @@ struct ServeCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)  // a broker or HTTP client gone away is an error to handle, not a death
         guard let daemon = openDaemon(configuration, logger: logger) else { return }
         // The parts in the order they start; SIGTERM (systemd's stop) and SIGINT stop them in
-        // reverse: the HTTP server first (no new requests; live streams end, what is in flight is
-        // answered), then the daemon (see DaemonService). SIGHUP reads the registry again.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: DaemonService(daemon: daemon)),
-            .init(service: ReloadOnHangup(daemon: daemon)),
-        ]
+        // reverse: systemd is told STOPPING, the HTTP server stops (no new requests; live streams
+        // end, what is in flight is answered), then the daemon's parts (`Daemon.services`: MQTT
+        // ingest, the engine, the store's writer, the WAL's checkpoints). SIGHUP reads the
+        // registry again.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration]
+        do { services = try daemon.services() } catch { fail(error.description) }
         let d = configuration.daemon
         if d.httpPort > 0 {
             let server = HTTPServer(configuration: configuration, daemon: daemon, metrics: registry, logger: logger)
             // If it cannot listen, ingest goes on: said, and the rest of the group keeps running.
             services.append(.init(service: server.service(), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
+        services.append(.init(service: ReloadOnHangup(daemon: daemon)))
+        services.append(.init(service: SystemdService(daemon: daemon, environment: ProcessInfo.processInfo.environment)))
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
         do {
@@ -51,6 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             fail("\(error)")
         }
+        logger.notice("stopped")
     }
 
     /// The daemon over its store. A store that cannot be opened for writing (a read-only file

@@ -8,7 +8,7 @@ import Testing
     }
 
     static func loop(rematch: Bool = false, first: Bool = false) -> EngineLoop {
-        EngineLoop(now: 0, checkpointInterval: 30, watchdogInterval: 10, rematchPending: rematch, checkpointFirst: first)
+        EngineLoop(now: 0, checkpointInterval: 30, rematchPending: rematch, checkpointFirst: first)
     }
 
     @Test func aPeriodicCheckpointIsTakenAfterTheNextCommitEveryInterval() {
@@ -57,18 +57,14 @@ import Testing
         #expect(l.rest(now: 0.1).first == .checkpoint(waited: false))
     }
 
-    @Test func theWatchdogIsFedEachIntervalAndStateReportedEachSecond() {
+    @Test func theStateIsReportedEachSecond() {
         var l = Self.loop()
-        var fed = 0, reported = 0
+        var reported = 0
         for k in 0..<250 {
             let t = Double(k) * 0.1
             _ = l.batchDone(Self.facts(t))
-            for a in l.rest(now: t) {
-                if a == .feedWatchdog { fed += 1 }
-                if a == .reportState { reported += 1 }
-            }
+            for a in l.rest(now: t) where a == .reportState { reported += 1 }
         }
-        #expect(fed == 2)  // at 10 s and 20 s
         #expect(reported == 25)
     }
 }

@@ -24,8 +24,11 @@ final class APIWorld {
     let httpPort: Int32
     let config: URL
     var pid: pid_t = 0
+    /// Set for the daemon besides this process's environment (systemd's `NOTIFY_SOCKET`).
+    let environment: [String: String]
 
-    init() throws {
+    init(environment: [String: String] = [:]) throws {
+        self.environment = environment
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)")
         registry = dir.appendingPathComponent("registry")
         broker = try TestBroker()
@@ -60,7 +63,7 @@ final class APIWorld {
 
     func start() throws {
         pid = try spawn(APIWorld.executable, ["serve", "--config", config.path],
-                        stdout: dir.appendingPathComponent("daemon-\(Date().timeIntervalSince1970).log").path)
+                        stdout: dir.appendingPathComponent("daemon-\(Date().timeIntervalSince1970).log").path, environment: environment)
         #expect(eventually(20) { httpGet(port: self.httpPort, "/health")?.status == 200 }, "daemon did not come up")
     }
 

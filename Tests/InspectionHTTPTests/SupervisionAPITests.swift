@@ -231,6 +231,78 @@ import Testing
     }
 }
 
+/// systemd's side of sd_notify: a datagram socket the daemon is pointed at (`NOTIFY_SOCKET`),
+/// every message it sends kept in order.
+final class NotifySocket: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+    private let lock = NSLock()
+    private var got: [String] = []
+    private var closed = false
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw NSError(domain: "bind", code: Int(errno)) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let t = Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !lock.withLock({ closed }) {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n > 0 { let m = String(decoding: buffer[0..<n], as: UTF8.self); lock.withLock { got.append(m) } }
+            }
+        }
+        t.start()
+    }
+
+    var messages: [String] { lock.withLock { got } }
+
+    /// The index of the first message with this line, if any.
+    func first(_ line: String) -> Int? { messages.firstIndex { $0.split(separator: "\n").contains(Substring(line)) } }
+
+    deinit {
+        lock.withLock { closed = true }
+        Thread.sleep(forTimeInterval: 0.3)
+        close(fd)
+        unlink(path)
+    }
+}
+
+/// The notifications ride on the lifecycle: READY once ingest and the engine run (with a STATUS
+/// line), WATCHDOG while the engine's loop beats, STOPPING when SIGTERM begins the stop — before
+/// anything is stopped, and the last thing said.
+@Suite struct SystemdNotificationTests {
+    @Test func readyWatchdogStatusAndStoppingReachSystemd() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8))").path
+        let notify = try NotifySocket(path: path)
+        let w = try APIWorld(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"])
+        #expect(eventually(10) { notify.first("READY=1") != nil })
+        let ready = notify.messages[notify.first("READY=1") ?? 0]
+        #expect(ready.contains("STATUS=MQTT") && ready.contains("待处理消息"), "\(ready)")
+        // Half the watchdog's second: fed several times in 3 s.
+        #expect(eventually(10) { notify.messages.filter { $0 == "WATCHDOG=1" }.count >= 3 })
+        try w.publishStays()
+        kill(w.pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(w.pid, &status, 0)
+        #expect(status == 0)
+        #expect(eventually(2) { notify.first("STOPPING=1") != nil })
+        let stopping = notify.first("STOPPING=1") ?? -1
+        #expect(stopping == notify.messages.count - 1, "after STOPPING: \(notify.messages.suffix(3))")
+        #expect(notify.first("READY=1")! < stopping)
+        // The stop lost nothing: the stays are visits.
+        let store = try Store(path: w.dir.appendingPathComponent("store.sqlite").path, readOnly: true)
+        #expect(try store.visits().count == 2)
+    }
+}
+
 /// A raw HTTP connection: one request written, everything the server sends read on a thread of
 /// its own (`text`), until the server closes it (`closed`).
 final class RawConnection: @unchecked Sendable {

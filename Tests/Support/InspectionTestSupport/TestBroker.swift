@@ -102,7 +102,7 @@ public final class TestBroker: @unchecked Sendable {
 
 /// Starts a program (POSIX spawn: Foundation's `Process` waits on a run loop that a test runner
 /// may not turn), its output discarded.
-public func spawn(_ path: String, _ args: [String], stdout: String = "/dev/null") throws -> pid_t {
+public func spawn(_ path: String, _ args: [String], stdout: String = "/dev/null", environment: [String: String] = [:]) throws -> pid_t {
     var pid: pid_t = 0
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -122,7 +122,11 @@ public func spawn(_ path: String, _ args: [String], stdout: String = "/dev/null"
     posix_spawnattr_setsigmask(&attr, &none)
     posix_spawnattr_setsigdefault(&attr, &all)
     posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { _, new in new }
+    let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { envp.forEach { free($0) } }
+    let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
     guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot start \(path)"]) }
     return pid
 }
