@@ -71,8 +71,15 @@ public struct Configuration: Sendable, Equatable {
         if let v = try rules.int("multi_agency_threshold", min: 2) { c.engine.multiAgencyThreshold = v }
         if let v = try rules.int("annual_cap", min: 0) { c.engine.annualCap = v }
         if let v = try rules.int("reasonable_cap", min: 0) { c.engine.reasonableCap = v }
+        var caps = try rules.section("class_caps")
+        for (riskClass, _) in caps.keys {
+            guard let cap = try caps.int(riskClass, min: 0) else { continue }
+            c.engine.classCaps[riskClass] = cap
+        }
         if let v = try rules.duration("silent_gap") { c.engine.silentGap = v }
         if let v = try rules.double("silent_radius_m", min: 0, max: 10_000) { c.engine.silentRadiusM = v }
+        if let v = try rules.duration("scan_slack") { c.engine.scanSlack = v }
+        if let v = try rules.duration("scan_wait") { c.engine.scanWait = v }
         try rules.rejectUnknown()
 
         var kinds = try top.section("kinds")

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import InspectionConfig
 import InspectionCore
@@ -21,10 +22,18 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Configuration file (YAML); SPEC defaults without it.")
     var config: String?
 
+    @Option(name: .customLong("scans"), parsing: .upToNextOption,
+            help: "Code scan files (CSV: scan_id,enterprise_id,agency_id,task_id,at). Given, every occasion is judged for unscanned_visit.")
+    var scans: [String] = []
+
+    @Flag(help: "Judge every occasion for unscanned_visit with no scan files (as an empty one).")
+    var judgeScans = false
+
     func run() throws {
         let configuration = loadConfiguration(config)
         let replay = Replay(registryDir: registry, positionFiles: positions, outDir: out,
-                            coordinates: configuration.coordinates, settings: configuration.engine)
+                            coordinates: configuration.coordinates, settings: configuration.engine,
+                            scanFiles: scans.isEmpty && !judgeScans ? nil : scans)
         let started = MonotonicClock.now()
         let summary: Replay.Summary
         do { summary = try replay.run() } catch { fail(error.description) }
@@ -47,6 +56,15 @@ enum SummaryText {
         lines.append("visits          \(s.visits.count)")
         lines.append("alerts          \(s.alerts.count)")
         for (k, n) in s.alertsByKind { lines.append("  " + k.rawValue.padding(toLength: 26, withPad: " ", startingAt: 0) + "\(n)") }
+        if let c = s.scans {
+            for l in c.skipped.prefix(20) { lines.append("skipped " + l) }
+            if c.skipped.count > 20 { lines.append("skipped … and \(c.skipped.count - 20) more scan lines") }
+            lines.append("scans read      \(c.read)  (stored \(c.stored), duplicates \(c.duplicates), conflicts \(c.conflicts), skipped \(c.skipped.count), unknown enterprise \(c.unknownEnterprise), unknown agency \(c.unknownAgency))")
+            let rate = c.occasions > 0 ? String(format: "%.1f %%", Double(c.covered) * 100 / Double(c.occasions)) : "–"
+            lines.append("亮码检查率       \(rate)  (\(c.covered) of \(c.occasions) occasions covered by a scan; target ≥ 95 %)")
+            let without = c.withoutVisit.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            lines.append("scans without a visit  \(c.withoutVisit.values.reduce(0, +))" + (without.isEmpty ? "" : "  (\(without))"))
+        }
         lines.append("wrote           \(outDir)/visits.ndjson, \(outDir)/alerts.ndjson")
         return lines.joined(separator: "\n")
     }

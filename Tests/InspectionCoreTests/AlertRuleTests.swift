@@ -251,6 +251,40 @@ import Testing
         #expect(o.alerts(.repeatedInspection).count == 1)
     }
 
+    // MARK: class caps (§4.5)
+
+    /// The enterprise's class sets its cap: A's cap of 1 makes the second occasion high-frequency;
+    /// without `class_caps`, or with the class missing from it, the annual cap of 2 stands.
+    @Test func anEnterprisesClassCapReplacesTheAnnualCap() {
+        for (caps, riskClass, wantAt) in [([String: Int](), "A", ["2025-09-01 09:35"]),
+                                          (["A": 1, "D": 4], "A", ["2025-05-01 09:35", "2025-09-01 09:35"]),
+                                          (["A": 1, "D": 4], "D", []),
+                                          (["A": 1], "C", ["2025-09-01 09:35"]),
+                                          (["A": 1], nil, ["2025-09-01 09:35"])] as [([String: Int], String?, [String])] {
+            var s = Scenario.town()
+            s.sites.removeAll { $0.0.enterpriseId == "E-FACTORY" }
+            s.addSite("F1", enterprise: "E-FACTORY", region: "R1", riskClass: riskClass, Town.rect(0, 0, 60, 40))
+            s.settings.classCaps = caps
+            for m in ["02", "05", "09"] { s.inspect("amr-1", from: "2025-\(m)-01 09:30") }
+            let h = s.run().alerts(.highFrequency)
+            #expect(h.map(\.at) == wantAt.map(Town.t), "caps \(caps), class \(riskClass ?? "none")")
+            let cap = riskClass.flatMap { caps[$0] }
+            #expect(h.first.map { $0.detail["annual_cap"] == .int(Int64(cap ?? 2)) } ?? true)
+            #expect(h.first.map { $0.detail["risk_class"] == (riskClass.map(JSONValue.string) ?? .null) } ?? true)
+            #expect(h.first.map { $0.detail["cap_from"] == .string(cap == nil ? "annual_cap" : "class_caps") } ?? true)
+        }
+    }
+
+    /// An enterprise's class is that of its first site (by site_id) that names one.
+    @Test func anEnterprisesClassComesFromItsFirstSiteThatHasOne() {
+        var s = Scenario.town()
+        s.addSite("F0", enterprise: "E-FACTORY", region: "R1", Town.rect(5000, 5000, 20, 20))
+        s.addSite("F2", enterprise: "E-FACTORY", region: "R1", riskClass: "B", Town.rect(6000, 5000, 20, 20))
+        s.addSite("F3", enterprise: "E-FACTORY", region: "R1", riskClass: "D", Town.rect(7000, 5000, 20, 20))
+        #expect(s.registry.riskClass(ofEnterprise: "E-FACTORY") == "B")
+        #expect(s.registry.riskClass(ofEnterprise: "E-WORKSHOP") == nil)
+    }
+
     @Test func oneHighFrequencyAlertPerOccasion() {
         var s = Scenario.town()
         for m in ["01", "02", "03"] { s.inspect("amr-1", from: "2025-\(m)-10 09:30") }

@@ -55,8 +55,8 @@ struct Scenario {
         return s
     }
 
-    mutating func addSite(_ id: String, enterprise: String, region: String?, _ g: SiteGeometry) {
-        sites.append((Site(id: id, enterpriseId: enterprise, name: id, region: region, riskClass: nil), g))
+    mutating func addSite(_ id: String, enterprise: String, region: String?, riskClass: String? = nil, _ g: SiteGeometry) {
+        sites.append((Site(id: id, enterpriseId: enterprise, name: id, region: region, riskClass: riskClass), g))
     }
 
     /// Adds a task through the same validation as tasks.csv; `start`/`end` are local dates

@@ -168,6 +168,7 @@ import Testing
           multi_agency_threshold: 3
           annual_cap: 1
           reasonable_cap: 4
+          class_caps: { A: 1, B: 2, "高": 0 }
           silent_gap: 45m
           silent_radius_m: 300
         kinds: { service: { counts_towards_cap: true } }
@@ -180,6 +181,7 @@ import Testing
         #expect(e.taskSlack == 900_000 && e.announceLead == 172_800_000 && e.repeatWindow == 60 * 86_400_000)
         #expect(e.multiAgencyWindow == 14 * 86_400_000 && e.multiAgencyThreshold == 3 && e.annualCap == 1 && e.reasonableCap == 4)
         #expect(e.silentGap == 2_700_000 && e.silentRadiusM == 300)
+        #expect(e.classCaps == ["A": 1, "B": 2, "高": 0] && e.annualCap(forClass: "C") == 1 && e.annualCap(forClass: "高") == 0)
         #expect(e.policy(.service) == KindPolicy(announcementRequired: false, countsTowardsCap: true))
         #expect(e.severity(.trackerSilent) == .low)
     }
@@ -220,6 +222,8 @@ import Testing
         ("visits:\n  exit_grce: 120s\n", "config:2: visits.exit_grce: unknown setting"),
         ("rules:\n  repeat_window: 30 days\n", "config:2: rules.repeat_window: \"30 days\" is not a duration (seconds, or e.g. 500ms, 120s, 30m, 2h, 7d)"),
         ("rules:\n  annual_cap: -1\n", "config:2: rules.annual_cap: -1 is out of range (0…)"),
+        ("rules:\n  class_caps: { A: -1 }\n", "config:2: rules.class_caps.A: -1 is out of range (0…)"),
+        ("rules:\n  class_caps: 3\n", "config:2: rules.class_caps: must be a mapping of settings"),
         ("time_zone: Mars/Olympus\n", "config:1: time_zone: \"Mars/Olympus\" is not a known time zone (e.g. Asia/Shanghai)"),
         ("kinds:\n  inspection: {}\n", "config:2: kinds.inspection: unknown setting"),
         ("severity:\n  tracker_silent: loud\n", "config:2: severity.tracker_silent: \"loud\" is not one of low, medium, high, critical"),

@@ -55,7 +55,8 @@ import Testing
         let expected = Self.oneAtATime(&referenceEngine, positions)
 
         #expect(got.visits.count > 500)
-        #expect(Set(got.alerts.map(\.kind)).count == AlertKind.allCases.count)  // every rule had its say
+        // Every rule of the engine had its say (unscanned_visit is judged after it, from scans).
+        #expect(Set(got.alerts.map(\.kind)) == Set(AlertKind.allCases).subtracting([.unscannedVisit]))
         #expect(got.visits == expected.visits)
         #expect(got.alerts == expected.alerts)
         #expect(got.wasSorted == expected.wasSorted)

@@ -9,19 +9,25 @@ import Testing
 /// roads, and exactly what `replay` computes from its own traces.
 @Suite struct ScenarioTests {
     static func generate(_ area: String = "kotka", seed: UInt64 = 7, vehicles: Int = 20, days: Int = 14,
-                         plant: [Behaviour: Int]? = nil) throws -> Scenario {
+                         plant: [Behaviour: Int]? = nil, scans: Bool = false) throws -> Scenario {
         var o = ScenarioOptions()
-        o.seed = seed; o.vehicles = vehicles; o.days = days
+        o.seed = seed; o.vehicles = vehicles; o.days = days; o.scans = scans
         if let plant { o.plant = plant; o.plantNamed = Set(plant.keys) }  // as `--plant name=N` asks
         return try SharedData.scenario(o, area: area)
     }
 
-    static let kotka = Result { try generate() }
+    static let kotka = Result { try generate(scans: true) }
 
     static func replay(_ s: Scenario, noise: Noise = Noise()) throws -> (Replay.Summary, NoiseCounts) {
         var writer = TraceWriter(noise: noise, seed: 7)
         let files = writer.files(s)
-        return (try Replay.process(registry: s.registry, settings: EngineSettings(), inputs: files), writer.counts)
+        var summary = try Replay.process(registry: s.registry, settings: EngineSettings(), inputs: files)
+        if let scans = s.scans {
+            // As `replay --scans scans.csv` reads the file the scenario writes.
+            try Replay.judgeScans(&summary, registry: s.registry, settings: EngineSettings(),
+                                  inputs: [("scans.csv", Array(ScenarioFiles.csv(scans).utf8))])
+        }
+        return (summary, writer.counts)
     }
 
     static func files(in dir: URL) throws -> [String: Data] {
@@ -83,7 +89,7 @@ import Testing
 
     @Test(arguments: ["kotka", "helsinki"])
     func replayOfACleanScenarioIsItsGroundTruthExactly(area: String) throws {
-        let s = area == "kotka" ? try Self.kotka.get() : try Self.generate(area, seed: 5, vehicles: 12)
+        let s = area == "kotka" ? try Self.kotka.get() : try Self.generate(area, seed: 5, vehicles: 12, scans: true)
         let (r, _) = try Self.replay(s)
         #expect(s.visits.count > 300)
         #expect(r.rejected.total == 0)
@@ -91,6 +97,12 @@ import Testing
         #expect(Replay.ndjson(r.alerts.map(\.json)) == Replay.ndjson(s.alerts.map(\.json)))
         // Every kind the ordinary days and the planted behaviours make is there.
         #expect(Set(s.alerts.map(\.kind)) == Set(AlertKind.allCases))
+        // Scans: most occasions covered, a few not (planted and missed), some scans with no visit.
+        let c = try #require(r.scans)
+        #expect(c.stored == s.scans!.count && c.skipped.isEmpty && c.duplicates == 0)
+        #expect(c.covered < c.occasions && Double(c.covered) / Double(c.occasions) > 0.9)
+        #expect(c.withoutVisit.values.reduce(0, +) > 0)
+        #expect(r.alerts.filter { $0.kind == .unscannedVisit }.count >= c.occasions - c.covered)
     }
 
     @Test func eachPlantedBehaviourRaisesExactlyWhatItShould() throws {
@@ -130,6 +142,9 @@ import Testing
         #expect(week.leftOut.map(\.behaviour).contains(.repeated))
         #expect(week.leftOut.first { $0.behaviour == .repeated }?.why.contains("working days") == true)
         #expect(week.planted.count == Behaviour.allCases.count - week.leftOut.count)
+        // Without scans, `unscanned` cannot be planted: left out by default, an error by name.
+        #expect(week.leftOut.first { $0.behaviour == .unscanned }?.why.contains("--scans") == true)
+        #expect(throws: SimError.self) { _ = try Self.generate(days: 7, plant: [.unscanned: 1]) }
         #expect(!week.planted.isEmpty)
         #expect(throws: SimError.self) { _ = try Self.generate(days: 7, plant: [.repeated: 1]) }
     }

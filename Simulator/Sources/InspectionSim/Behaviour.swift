@@ -35,6 +35,9 @@ public enum Behaviour: String, CaseIterable, Sendable {
     case adjacent
     /// A tracker asleep for 90 minutes inside a site: one visit.
     case asleep
+    /// A planned inspection, registered and announced, that the enterprise never scanned:
+    /// `unscanned_visit` (only with scans: `--scans`).
+    case unscanned
 
     /// Working days the behaviour spans (from its first).
     var workingDaysNeeded: Int {

@@ -193,6 +193,7 @@ struct Planner {
     }
 
     mutating func plant(_ b: Behaviour) throws {
+        if b == .unscanned && !o.scans { throw SimError("--plant unscanned needs scans (--scans)") }
         let w0 = try firstWorkingDay(b)
         let day = workingDays[w0]
         var record = PlantedRecord(behaviour: b, enterpriseIds: [], siteIds: [], vehicleIds: [], visits: 1, alerts: [])
@@ -203,14 +204,15 @@ struct Planner {
             for v in vs where !record.vehicleIds.contains(vehicleIds[v]) { record.vehicleIds.append(vehicleIds[v]) }
         }
         switch b {
-        case .announced, .unannounced, .unregistered, .asleep:
+        case .announced, .unannounced, .unregistered, .asleep, .unscanned:
             let (s, _) = try takeSite(b) { p, s in p.alone(s) && !s.east ? () : nil }
             let a = Int(rng.next() % 4)
             let v = try vehicle(of: a, for: b)
             if b != .unregistered { addTask(agency: a, site: s.site, kind: .planned, from: day, to: day + 2, announcedDaysBefore: b == .unannounced ? nil : 2) }
             plan(v, day: day, Stop(style: b == .asleep ? .asleep(s.stop) : .park(s.stop), node: s.node, dwellS: b == .asleep ? 5400 : dwell()))
             note(s.site, [v])
-            record.alerts = b == .unannounced ? [.unannouncedVisit] : b == .unregistered ? [.unregisteredVisit] : []
+            record.alerts = b == .unannounced ? [.unannouncedVisit] : b == .unregistered ? [.unregisteredVisit]
+                : b == .unscanned ? [.unscannedVisit] : []
         case .joint:
             let (s, _) = try takeSite(b) { p, s in p.alone(s) ? () : nil }
             let (a, c) = twoAgencies()

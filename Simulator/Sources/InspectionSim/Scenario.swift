@@ -19,6 +19,14 @@ public struct ScenarioOptions: Sendable {
     public var noise = Noise()
     /// The rules the ground truth is computed under (the replay that checks it must use the same).
     public var settings = EngineSettings()
+    /// Code scans (SPEC §3.5): most occasions scanned by one of their agencies minutes after the
+    /// first arrival, `missedScans` of the rest not, a few scans with no visit; the ground truth
+    /// then judges every occasion (`unscanned_visit`).
+    public var scans = false
+    /// Share of ordinary occasions (at enterprises nothing is planted at) left unscanned.
+    public var missedScans = 0.03
+    /// Scans with no visit, per hundred scans.
+    public var scansWithoutVisit = 2
     public init() {}
 }
 
@@ -35,6 +43,8 @@ public struct Scenario: Sendable {
     public var visits: [VisitRecord] = []
     public var alerts: [AlertRecord] = []
     public var planted: [PlantedRecord] = []
+    /// Code scans, in time order (with `ScenarioOptions.scans`; nil without).
+    public var scans: [Scan]?
     /// Behaviours not planted because they did not fit (not asked for by name), with why.
     public var leftOut: [(behaviour: Behaviour, why: String)] = []
     public var firstDay: Int
@@ -155,7 +165,58 @@ public enum ScenarioGenerator {
         scenario.leftOut = plan.leftOut
         (scenario.visits, scenario.alerts) = GroundTruth.compute(tracks: tracks, vehicleIds: vehicleIds, registry: registry,
                                                                  settings: o.settings)
+        if o.scans {
+            let scans = ScanPlanner.scans(for: scenario, options: o, workingDays: plan.workingDays, rng: SplitMix64(seed: o.seed ^ 0x5CA4_5CA4))
+            scenario.scans = scans
+            scenario.alerts += ScanRule.judgeAll(scenario.visits, book: ScanBook(scans), settings: o.settings, registry: registry)
+            var none: [VisitRecord] = []
+            Engine.sortForOutput(&none, &scenario.alerts)
+        }
         return scenario
+    }
+}
+
+/// The scenario's code scans, from its ground-truth visits (SPEC §3.5).
+enum ScanPlanner {
+    static func scans(for s: Scenario, options o: ScenarioOptions, workingDays: [Int], rng seeded: SplitMix64) -> [Scan] {
+        var rng = seeded
+        let spans = ScanRule.spans(s.visits, registry: s.registry)
+        // Planted behaviours keep exactly what they must raise: all their occasions are scanned
+        // but those of `unscanned`, which none are.
+        var planted = Set<String>(), unscanned = Set<String>()
+        for p in s.planted {
+            planted.formUnion(p.enterpriseIds)
+            if p.behaviour == .unscanned { unscanned.formUnion(p.enterpriseIds) }
+        }
+        var scans: [Scan] = []
+        for o1 in spans where !unscanned.contains(o1.enterpriseId) {
+            let r = Double(rng.next() % 1_000_000) / 1_000_000
+            if !planted.contains(o1.enterpriseId) && r < o.missedScans { continue }
+            // By the agency that came first, 2–20 minutes after it arrived.
+            let at = o1.first + Millis(120 + rng.next() % 1080) * 1000
+            scans.append(Scan(scanId: "", enterpriseId: o1.enterpriseId, agencyId: o1.firstVisits[0].agency, taskId: o1.taskId, at: at))
+        }
+        // Officers on foot or in an untracked car: scans that cover no occasion.
+        let enterprises = Array(Set(s.registry.sites.map(\.enterpriseId)).subtracting(planted)).sorted(by: byteOrder)
+        let agencies = s.registry.agencies.keys.sorted(by: byteOrder)
+        var byEnterprise: [String: [ScanRule.Span]] = [:]
+        for o1 in spans { byEnterprise[o1.enterpriseId, default: []].append(o1) }
+        let wanted = scans.count * o.scansWithoutVisit / 100
+        var attempts = 0, added = 0
+        while added < wanted && attempts < wanted * 20 && !enterprises.isEmpty && !workingDays.isEmpty {
+            attempts += 1
+            let e = enterprises[Int(rng.next() % UInt64(enterprises.count))]
+            let a = agencies[Int(rng.next() % UInt64(agencies.count))]
+            let day = workingDays[Int(rng.next() % UInt64(workingDays.count))]
+            let at = s.calendar.startOfDay(s.firstDay + day) + Millis(9 * 3600 + Int(rng.next() % (7 * 3600))) * 1000
+            let scan = Scan(scanId: "", enterpriseId: e, agencyId: a, taskId: nil, at: at)
+            guard !(byEnterprise[e] ?? []).contains(where: { ScanRule.covers(scan, $0, slack: o.settings.scanSlack) }) else { continue }
+            scans.append(scan)
+            added += 1
+        }
+        scans.sort { $0.at != $1.at ? $0.at < $1.at : byteOrder($0.enterpriseId, $1.enterpriseId) }
+        for i in scans.indices { scans[i].scanId = "SC" + Timestamp.pad(i + 1, 6) }
+        return scans
     }
 }
 

@@ -42,10 +42,15 @@ struct Generate: ParsableCommand {
     @Option(help: "Share of fixes swapped with the next.") var reorder = 0.0
     @Option(help: "Share of lines garbled.") var corrupt = 0.0
     @Option(name: .customLong("clock-skew-s"), help: "Tracker clocks off by up to this many seconds (per vehicle).") var clockSkewS = 0
+    @Flag(help: "Write scans.csv: code scans for most occasions; the ground truth judges unscanned_visit.") var scans = false
+    @Option(name: .customLong("missed-scans"), help: "Share of ordinary occasions left unscanned (0…1).") var missedScans = 0.03
     @Option(help: "Output folder.") var out: String
 
     func run() throws {
         var o = ScenarioOptions()
+        o.scans = scans
+        guard (0...1).contains(missedScans) else { throw fail("--missed-scans: \(missedScans) is not a share between 0 and 1") }
+        o.missedScans = missedScans
         o.seed = seed; o.vehicles = vehicles; o.days = days; o.startDay = start; o.sites = siteCount
         let range = stops.split(separator: "-").compactMap { Int($0) }
         guard range.count == 2, range[0] >= 0, range[0] <= range[1] else { throw fail("--stops: \(stops) is not MIN-MAX") }
@@ -72,6 +77,7 @@ struct Generate: ParsableCommand {
               traces:   \(scenario.fixCount) fixes in \(days) files
               truth:    \(scenario.visits.count) visits, \(scenario.alerts.count) alerts (\(byKind.joined(separator: ", ")))
             """)
+        if let scans = scenario.scans { print("  scans:    \(scans.count) in \(out)/scans.csv") }
         for (b, why) in scenario.leftOut {
             print("  not planted: \(b.rawValue) — \(why) (name it in --plant to make that an error)")
         }

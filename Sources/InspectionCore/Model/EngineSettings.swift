@@ -20,9 +20,17 @@ public struct EngineSettings: Sendable, Equatable {
     public var multiAgencyWindow: Millis = 7 * 86_400_000
     public var multiAgencyThreshold: Int = 2
     public var annualCap: Int = 2
+    /// Annual caps by risk and credit class (§4.5, `rules.class_caps`); a class not here, or
+    /// none, has `annualCap`.
+    public var classCaps: [String: Int] = [:]
     public var reasonableCap: Int = 6
     public var silentGap: Millis = 1_800_000
     public var silentRadiusM: Double = 500
+    // §3.5 code scans
+    /// A scan covers an occasion this far before its first visit and after its last.
+    public var scanSlack: Millis = 7_200_000
+    /// An occasion is judged this long after its last visit ended.
+    public var scanWait: Millis = 86_400_000
 
     public var kinds: [TaskKind: KindPolicy] = Dictionary(
         uniqueKeysWithValues: TaskKind.allCases.map { ($0, KindPolicy.defaultPolicy($0)) })
@@ -33,6 +41,9 @@ public struct EngineSettings: Sendable, Equatable {
 
     public init() {}
 
+    /// The annual cap of counting occasions per agency at an enterprise of this class (§4.5).
+    public func annualCap(forClass riskClass: String?) -> Int { riskClass.flatMap { classCaps[$0] } ?? annualCap }
+
     public func policy(_ kind: TaskKind) -> KindPolicy { kinds[kind] ?? KindPolicy.defaultPolicy(kind) }
     public func severity(_ kind: AlertKind) -> Severity { severities[kind] ?? kind.defaultSeverity }
 
@@ -41,9 +52,9 @@ public struct EngineSettings: Sendable, Equatable {
             && a.minDwell == b.minDwell && a.maxSpeedKmh == b.maxSpeedKmh && a.reanchorFixes == b.reanchorFixes
             && a.maxFuture == b.maxFuture && a.lateHorizon == b.lateHorizon && a.taskSlack == b.taskSlack && a.announceLead == b.announceLead
             && a.repeatWindow == b.repeatWindow && a.multiAgencyWindow == b.multiAgencyWindow
-            && a.multiAgencyThreshold == b.multiAgencyThreshold && a.annualCap == b.annualCap
+            && a.multiAgencyThreshold == b.multiAgencyThreshold && a.annualCap == b.annualCap && a.classCaps == b.classCaps
             && a.reasonableCap == b.reasonableCap && a.silentGap == b.silentGap
-            && a.silentRadiusM == b.silentRadiusM && a.kinds == b.kinds && a.severities == b.severities
+            && a.silentRadiusM == b.silentRadiusM && a.scanSlack == b.scanSlack && a.scanWait == b.scanWait && a.kinds == b.kinds && a.severities == b.severities
             && a.calendar.identifier == b.calendar.identifier
     }
 }

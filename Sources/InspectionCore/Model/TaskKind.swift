@@ -32,6 +32,7 @@ public enum AlertKind: String, Sendable, CaseIterable, Hashable, Comparable {
     case highFrequency = "high_frequency"
     case outOfJurisdiction = "out_of_jurisdiction"
     case trackerSilent = "tracker_silent"
+    case unscannedVisit = "unscanned_visit"
 
     public static func < (a: AlertKind, b: AlertKind) -> Bool { a.rawValue < b.rawValue }
 

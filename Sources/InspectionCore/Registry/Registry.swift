@@ -91,6 +91,9 @@ public struct Registry: Sendable {
     public let siteNumbers: [String: Int32]
     /// Problems that did not stop the load (dropped rings, sites without geometry).
     public let warnings: [String]
+    /// Each enterprise's risk and credit class (SPEC §4.5): that of its first site, in `site_id`
+    /// order, that has one.
+    public let enterpriseClasses: [String: String]
 
     public init(sites: [(Site, SiteGeometry)], agencies: [Agency], vehicles: [Vehicle], tasks: [InspectionTask],
                 margin: Double, warnings: [String] = []) {
@@ -100,6 +103,9 @@ public struct Registry: Sendable {
         var numbers: [String: Int32] = [:]
         for (i, s) in self.sites.enumerated() { numbers[s.id] = Int32(i) }
         self.siteNumbers = numbers
+        var classes: [String: String] = [:]
+        for s in self.sites { if let c = s.riskClass, classes[s.enterpriseId] == nil { classes[s.enterpriseId] = c } }
+        self.enterpriseClasses = classes
         self.agencies = Dictionary(agencies.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.vehicles = Dictionary(vehicles.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.tasks = [:]
@@ -121,6 +127,9 @@ public struct Registry: Sendable {
     }
 
     public func site(_ number: Int32) -> Site { sites[Int(number)] }
+
+    /// The enterprise's risk and credit class, if any of its sites names one.
+    public func riskClass(ofEnterprise e: String) -> String? { enterpriseClasses[e] }
 
     /// An enterprise's tasks, earliest window first, then by `task_id`.
     public func tasks(ofEnterprise e: String) -> [InspectionTask] { tasksByEnterprise[e] ?? [] }

@@ -234,7 +234,8 @@ public struct RuleEngine: Sendable {
         }
 
         if isNewForAgency {
-            alerts += frequencyAlerts(v, agency: agency, occasion: oi, taskId: task?.id)
+            alerts += frequencyAlerts(v, agency: agency, occasion: oi, taskId: task?.id,
+                                      riskClass: registry.riskClass(ofEnterprise: enterprise))
         }
         return (VisitAssignment(taskId: task?.id, occasionId: occ.id), alerts)
     }
@@ -252,7 +253,8 @@ public struct RuleEngine: Sendable {
 
     /// Repeated, multi-agency and high-frequency: raised once, by the visit that makes the occasion
     /// the agency's.
-    private func frequencyAlerts(_ v: VisitFacts, agency: String, occasion oi: Int, taskId: String?) -> [AlertRecord] {
+    /// `riskClass`: the enterprise's (§4.5), which may set its own annual cap.
+    private func frequencyAlerts(_ v: VisitFacts, agency: String, occasion oi: Int, taskId: String?, riskClass: String?) -> [AlertRecord] {
         let s = settings
         let occ = occasions[oi]
         // One pass over the enterprise's occasions, fields read in place, numbers collected: only
@@ -297,14 +299,17 @@ public struct RuleEngine: Sendable {
         }
 
         let year = occ.year
-        let overCap = occ.counts && counting > s.annualCap
+        let cap = s.annualCap(forClass: riskClass)
+        let overCap = occ.counts && counting > cap
         let overReasonable = mine.count > s.reasonableCap
         if overCap || overReasonable {
             alerts.append(makeAlert(.highFrequency, v, taskId: taskId, id: alertKey, detail: [
                 ("occasion_id", .string(occ.id)),
                 ("year", .int(Int64(year))),
                 ("counting_occasions", .int(Int64(counting))),
-                ("annual_cap", .int(Int64(s.annualCap))),
+                ("annual_cap", .int(Int64(cap))),
+                ("risk_class", .optional(riskClass)),
+                ("cap_from", .string(riskClass.flatMap { s.classCaps[$0] } != nil ? "class_caps" : "annual_cap")),
                 ("all_occasions", .int(Int64(mine.count))),
                 ("reasonable_cap", .int(Int64(s.reasonableCap))),
                 ("over", .string(overCap ? "annual_cap" : "reasonable_cap")),
