@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(name: "InspectionCoreTests", dependencies: ["InspectionCore", "InspectionTestSupport"]),
         // A real broker and processes for the tests that need them.
-        .target(name: "InspectionTestSupport", dependencies: ["InspectionMQTT", "InspectionSim"], path: "Tests/Support/InspectionTestSupport"),
+        .target(name: "InspectionTestSupport", dependencies: ["InspectionCore", "InspectionMQTT", "InspectionSim"], path: "Tests/Support/InspectionTestSupport"),
         .testTarget(name: "InspectionMQTTTests", dependencies: ["InspectionMQTT", "InspectionTestSupport"]),
         .testTarget(
             name: "InspectionDaemonTests",

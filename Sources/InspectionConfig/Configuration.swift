@@ -126,16 +126,24 @@ public struct Configuration: Sendable, Equatable {
             for (i, var s) in subs.enumerated() {
                 guard let filter = try s.string("filter"), !filter.isEmpty else { throw s.fail("filter", "required") }
                 let formatText = try s.string("format") ?? "native"
-                guard let format = PayloadFormat(rawValue: formatText) else {
-                    throw s.fail("format", "\"\(formatText)\" is not one of native, owntracks, jt808")
-                }
                 try s.rejectUnknown()
+                if formatText == "scan" {
+                    c.daemon.subscriptions.append(.scans(filter: filter))
+                    continue
+                }
+                guard let format = PayloadFormat(rawValue: formatText) else {
+                    throw s.fail("format", "\"\(formatText)\" is not one of native, owntracks, jt808, scan")
+                }
                 c.daemon.subscriptions.append(DaemonSettings.Subscription(filter: filter, format: format))
                 _ = i
             }
             if c.daemon.subscriptions.isEmpty { throw mqtt.fail("subscriptions", "at least one is needed") }
         }
         try mqtt.rejectUnknown()
+
+        var scans = try top.section("scans")
+        if let v = try scans.bool("enabled") { c.daemon.scansJudged = v }
+        try scans.rejectUnknown()
 
         var http = try top.section("http")
         if let v = try http.string("host") { c.daemon.httpHost = v }

@@ -4,8 +4,17 @@ import InspectionCore
 public struct DaemonSettings: Sendable, Equatable {
     public struct Subscription: Sendable, Equatable {
         public var filter: String
+        /// The positions' payload format (ignored for scans).
         public var format: PayloadFormat
-        public init(filter: String, format: PayloadFormat) { self.filter = filter; self.format = format }
+        /// Code scans (format `scan`, SPEC §3.5) rather than positions.
+        public var scans: Bool
+        public init(filter: String, format: PayloadFormat) { self.filter = filter; self.format = format; self.scans = false }
+        /// A subscription to code scans (JSON, one scan a message).
+        public static func scans(filter: String = "scans/+") -> Subscription {
+            var s = Subscription(filter: filter, format: .native)
+            s.scans = true
+            return s
+        }
     }
 
     public var host = "127.0.0.1"
@@ -16,7 +25,10 @@ public struct DaemonSettings: Sendable, Equatable {
     public var caFile: String?
     public var certFile: String?
     public var keyFile: String?
-    public var subscriptions: [Subscription] = [Subscription(filter: PayloadFormat.native.defaultFilter, format: .native)]
+    public var subscriptions: [Subscription] = [Subscription(filter: PayloadFormat.native.defaultFilter, format: .native), .scans()]
+    /// Whether occasions are judged for `unscanned_visit` (SPEC §3.5): only where the office feeds
+    /// scans. The scan subscription and the API take scans either way.
+    public var scansJudged = false
     public var alertTopicPrefix = "alerts"
     public var publishVisits = false
     public var storePath = "/var/lib/inspection-watch/inspection-watch.sqlite"

@@ -403,4 +403,28 @@ public struct Reconciliation: Sendable {
 
     /// Why, in the alert and visit histories.
     public static let reason = "补报定位重算 (positions received late)"
+
+    /// What made it: late positions, or the judgement of code scans (SPEC §3.5).
+    public enum Cause: String, Sendable { case latePositions = "late_positions", scans }
+    public var cause = Cause.latePositions
+    /// The note its status changes carry.
+    public var note = Reconciliation.reason
+
+    /// Decisions of the scan judge as changes of alerts, one per reason, at `at`.
+    public static func scans(_ d: ScanJudge.Decisions, at: Millis) -> [Reconciliation] {
+        var out: [Reconciliation] = []
+        func make(_ note: String) -> Reconciliation {
+            var r = Reconciliation(vehicleId: "", positions: 0, lateBy: [])
+            r.cause = .scans
+            r.note = note
+            r.at = at
+            return r
+        }
+        for reason in [ScanJudge.Reason.scanReceived, .occasionChanged] {
+            let w = d.withdrawn.filter { $0.reason == reason }.map(\.alert)
+            if !w.isEmpty { var r = make(reason.rawValue); r.withdrawn = w; out.append(r) }
+        }
+        if !d.raised.isEmpty { var r = make(ScanJudge.Reason.judged); r.raised = d.raised; out.append(r) }
+        return out
+    }
 }

@@ -28,6 +28,10 @@ public struct Engine: Sendable {
     var opensSinceSeenPruned = 0
     /// Late positions worked in since the start.
     public internal(set) var lateReconciled = 0
+    /// Code scans and the occasions waiting to be judged (SPEC §3.5), when the daemon judges
+    /// them; the daemon's processor feeds it what the engine says of visits, the engine what a
+    /// re-match assigns. Replay judges at the end of its input instead (`ScanRule.judgeAll`).
+    public var scanJudge: ScanJudge?
 
     struct OpenKey: Hashable { var vehicle: Int32; var site: Int32; var start: Millis }
 
@@ -190,6 +194,7 @@ public struct Engine: Sendable {
             alerts += r.alerts
         }
         takeAssignments(assignments)
+        for (id, a) in assignments { scanJudge?.assign(visitId: id, a) }
         return (assignments, alerts)
     }
 
@@ -203,7 +208,8 @@ public struct Engine: Sendable {
             tracks: tracks,
             openVisits: openVisits.map { .init(vehicle: $0.key.vehicle, site: $0.key.site, start: $0.key.start, record: $0.value) },
             rules: rules.state, counts: counts, accepted: accepted,
-            histories: worksInLate ? histories : nil, seen: worksInLate ? seen : nil, lateReconciled: worksInLate ? lateReconciled : nil)
+            histories: worksInLate ? histories : nil, seen: worksInLate ? seen : nil, lateReconciled: worksInLate ? lateReconciled : nil,
+            scans: scanJudge)
     }
 
     /// An engine resumed from a checkpoint under `registry`. Stays and open visits follow their
@@ -220,6 +226,7 @@ public struct Engine: Sendable {
             seen = c.seen ?? [:]
             lateReconciled = c.lateReconciled ?? 0
         }
+        scanJudge = c.scans
         for o in c.openVisits { openVisits[OpenKey(vehicle: o.vehicle, site: o.site, start: o.start)] = o.record }
         // The stays carry the checkpoint's site numbers: they follow their ids as on a reload.
         tracks = c.tracks

@@ -15,6 +15,8 @@ public struct EngineCheckpoint: Codable, Sendable {
     var histories: [TrackHistory]?
     var seen: [String: [Engine.SeenVisit]]?
     var lateReconciled: Int?
+    /// Scans and the occasions waiting to be judged (nil when scans are not judged).
+    var scans: ScanJudge?
 
     struct OpenVisit: Codable, Sendable {
         var vehicle: Int32

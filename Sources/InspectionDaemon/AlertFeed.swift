@@ -49,7 +49,7 @@ public final class AlertFeed: Sendable {
     /// What late positions changed: alerts raised or changed, and those withdrawn.
     public func publish(_ r: Reconciliation) {
         publish((r.raised + r.updated).map { .alert($0) } + r.withdrawn.map {
-            .status(StatusChange(alertId: $0.alertId, at: r.at, status: .withdrawn, actor: "engine", note: Reconciliation.reason),
+            .status(StatusChange(alertId: $0.alertId, at: r.at, status: .withdrawn, actor: "engine", note: r.note),
                     agencyId: $0.agencyId)
         })
     }

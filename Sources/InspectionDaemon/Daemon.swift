@@ -35,6 +35,7 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
     let disconnecting = NIOLockedValueBox(false)
     let queueRef = NIOLockedValueBox<IngestQueue?>(nil)
     let writerRef = NIOLockedValueBox<StoreWriter?>(nil)
+    let journalRef = NIOLockedValueBox<JournalFile?>(nil)
     let commands = CommandQueue()
     let healthState = NIOLockedValueBox(Health())
     let faults: Faults
@@ -104,6 +105,20 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
         await withCheckedContinuation { continuation in
             let taken = commands.push(command) { continuation.resume(returning: $0) }
             if taken { queueRef.get()?.poke() } else { continuation.resume(returning: .failure(.failed("the daemon is stopping"))) }
+        }
+    }
+
+    public func submitScan(_ scan: Scan) -> Result<Void, CommandError> {
+        guard let journal = journalRef.get(), let queue = queueRef.get(), !stopping.get() else {
+            return .failure(.failed("the daemon is not taking scans now"))
+        }
+        do {
+            // In the journal (durable) before the answer, as an MQTT message is before its PUBACK.
+            queue.push(try journal.append(receivedAt: Millis(Date().timeIntervalSince1970 * 1000), subscription: JournalProcessor.apiScans,
+                                          topic: "api/scans", payload: scan.json.bytes, durable: true))
+            return .success(())
+        } catch {
+            return .failure(.failed("the journal cannot be written: \(error)"))
         }
     }
 

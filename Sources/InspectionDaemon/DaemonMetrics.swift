@@ -27,6 +27,7 @@ struct DaemonMetrics {
     let alertsWithdrawnLate = Counter(label: "iw_alerts_withdrawn_total", dimensions: [("reason", "late_positions")])
     /// Alerts a task change or a registry reload withdrew (the engine's thread, with the command).
     static let withdrawnByTaskChange = Counter(label: "iw_alerts_withdrawn_total", dimensions: [("reason", "task_change")])
+    static let withdrawnByScans = Counter(label: "iw_alerts_withdrawn_total", dimensions: [("reason", "scans")])
     let queueDepth = Gauge(label: "iw_ingest_queue_depth")
     /// Messages the ingest queue did not hold in memory (the engine was behind): read back from the journal.
     let spilled = Counter(label: "iw_ingest_spilled_total")
@@ -91,7 +92,9 @@ struct DaemonMetrics {
             if r.positions > 0 { lateReconciled.increment(by: r.positions) }
             for l in r.lateBy { lateness.recordMilliseconds(l) }
             if !r.superseded.isEmpty { visitsSuperseded.increment(by: r.superseded.count) }
-            if !r.withdrawn.isEmpty { alertsWithdrawnLate.increment(by: r.withdrawn.count) }
+            if !r.withdrawn.isEmpty {
+                (r.cause == .scans ? Self.withdrawnByScans : alertsWithdrawnLate).increment(by: r.withdrawn.count)
+            }
             for a in r.raised { alerts[a.kind]!.increment() }
         }
     }

@@ -95,6 +95,7 @@ final class DaemonParts {
                               writer: writer, backlogThrough: backlogThrough, rematchAtStart: rematchAtStart)
         daemon.queueRef.set(queue)
         daemon.writerRef.set(writer)
+        daemon.journalRef.set(journal)
         runner.prepare()
     }
 

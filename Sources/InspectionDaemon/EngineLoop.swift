@@ -20,6 +20,9 @@ struct EngineLoop: Equatable {
 
     /// After them: what else to do, in this order.
     enum Action: Equatable {
+        /// Occasions due by the clock judged for code scans (SPEC §3.5), when no message judged
+        /// them: the receive clock and the positions judge them as messages come.
+        case judgeScans
         /// The engine's checkpoint once the store has what it covers: `waited` — now, the writer
         /// drained and the checkpoint written before going on (a stop, or after a change of tasks
         /// or registry: the journal before it was read under the old ones); otherwise after the
@@ -32,6 +35,9 @@ struct EngineLoop: Equatable {
     }
 
     let checkpointInterval: Double
+    /// Whether code scans are judged (`scans.enabled`).
+    let judgesScans: Bool
+    private var lastJudged = -Double.infinity
     private(set) var rematchPending: Bool
     private var lastCheckpoint: Double
     private var lastState = -Double.infinity
@@ -40,8 +46,9 @@ struct EngineLoop: Equatable {
 
     /// `rematchPending`: tasks changed while the daemon was down (matched again once caught up);
     /// `checkpointFirst`: what was done at start changed the engine, so the first pass checkpoints.
-    init(now: Double, checkpointInterval: Double, rematchPending: Bool, checkpointFirst: Bool) {
+    init(now: Double, checkpointInterval: Double, rematchPending: Bool, checkpointFirst: Bool, judgesScans: Bool = false) {
         self.checkpointInterval = checkpointInterval
+        self.judgesScans = judgesScans
         self.rematchPending = rematchPending
         lastCheckpoint = checkpointFirst ? -Double.infinity : now
     }
@@ -68,6 +75,10 @@ struct EngineLoop: Equatable {
     /// What is left of the pass, in order.
     mutating func rest(now: Double) -> [Action] {
         var out: [Action] = []
+        if judgesScans && now - lastJudged >= 1 {
+            out.append(.judgeScans)
+            lastJudged = now
+        }
         let waited = finishing || changed
         if waited || now - lastCheckpoint >= checkpointInterval {
             out.append(.checkpoint(waited: waited))

@@ -88,7 +88,8 @@ final class EngineRunner: @unchecked Sendable {
         let faults = daemon.faults, stopping = daemon.stopping
         // A re-match at start changed the engine's occasions: the first pass checkpoints them.
         var loop = EngineLoop(now: Self.monotonic(), checkpointInterval: Double(daemon.configuration.daemon.checkpointInterval) / 1000,
-                              rematchPending: !rematchAtStart.isEmpty, checkpointFirst: rematchedAtStart)
+                              rematchPending: !rematchAtStart.isEmpty, checkpointFirst: rematchedAtStart,
+                              judgesScans: daemon.configuration.daemon.scansJudged)
         var metrics = DaemonMetrics(engine: processor.engine)
         daemon.engineAlive.set(Self.monotonic())
         daemon.started.partStarted()
@@ -153,6 +154,11 @@ final class EngineRunner: @unchecked Sendable {
             var stop = false
             for action in loop.rest(now: Self.monotonic()) {
                 switch action {
+                case .judgeScans:
+                    // Scans `import --scans` put in the store meanwhile are taken first.
+                    let imported = processor.importedScansThrough.flatMap { try? daemon.store.importedScans(after: $0) } ?? []
+                    let judged = processor.judgeScans(now: Millis(Date().timeIntervalSince1970 * 1000), imported: imported)
+                    if !judged.isEmpty { writer.submit(judged) }
                 case .checkpoint(let waited): checkpoint(waited: waited)
                 case .reportState: reportState(&metrics)
                 case .stop: stop = true

@@ -17,6 +17,10 @@ public struct JournalProcessor {
     /// are in the store already (visits and alerts are idempotent by id anyway).
     public var writtenThrough: Int64 = 0
     private var out = EngineOutput()
+    /// The newest position time processed: with the receive clock, what judges scans (§3.5).
+    private var newestPosition: Millis = .min
+    /// The journal's "subscription" of scans posted through the API (`Daemon.submitScan`).
+    public static let apiScans = Int(UInt16.max)
 
     /// A fresh engine, or one resumed from a checkpoint taken after entry `seq`.
     public init(registry: Registry, settings: EngineSettings, daemon: DaemonSettings,
@@ -31,6 +35,8 @@ public struct JournalProcessor {
         }
         subscriptions = daemon.subscriptions
         topicVehicles = daemon.subscriptions.map { TopicVehicle(filter: $0.filter) }
+        // Scans judged: kept across restarts in the checkpoint; not judged: none kept.
+        engine.scanJudge = daemon.scansJudged ? (engine.scanJudge ?? ScanJudge()) : nil
         alertPrefix = daemon.alertTopicPrefix
         maxFuture = settings.maxFuture
     }
@@ -38,9 +44,15 @@ public struct JournalProcessor {
     public mutating func process(_ entries: [JournalEntry]) -> StoreBatch {
         var batch = StoreBatch()
         if !out.isEmpty { drain(into: &batch) }  // stays a restore ended
+        var clock = Millis.min
         for e in entries {
             lastSeq = e.seq
+            clock = max(clock, e.receivedAt)
             let replayed = e.seq <= writtenThrough
+            if e.subscription == Self.apiScans || (e.subscription < subscriptions.count && subscriptions[e.subscription].scans) {
+                scan(e, source: e.subscription == Self.apiScans ? "api" : "mqtt", replayed: replayed, into: &batch)
+                continue
+            }
             let sub = e.subscription >= 0 && e.subscription < subscriptions.count ? e.subscription : 0
             let format = subscriptions[sub].format
             let decoded = e.payload.withUnsafeBufferPointer {
@@ -64,7 +76,55 @@ public struct JournalProcessor {
                 if !good.isEmpty { process(good, e, replayed: replayed, into: &batch) }
             }
         }
+        if !entries.isEmpty { judgeScans(now: max(clock, newestPosition), into: &batch) }
         batch.processedSeq = entries.last?.seq
+        return batch
+    }
+
+    /// A code scan (SPEC §3.5): validated by the code every path shares, stored with where it
+    /// came from; when scans are judged, the judge takes it (it may withdraw alerts).
+    private mutating func scan(_ e: JournalEntry, source: String, replayed: Bool, into batch: inout StoreBatch) {
+        let parsed: Scan
+        do { parsed = try ScanFields.scan(json: e.payload) } catch {
+            reject(PayloadError(ScanFields.rejectReason(error), "scan: \(error.field): \(error.message)"), e, replayed: replayed, into: &batch)
+            return
+        }
+        let added = engine.scanJudge?.add(parsed, registry: engine.registry, settings: engine.settings)
+        if !replayed { batch.scans.append((parsed, source, e.receivedAt)) }
+        if added == .duplicate || added == .conflict { scansIgnored += 1 }
+    }
+
+    /// Scans that were duplicates or conflicts (ignored).
+    public private(set) var scansIgnored = 0
+
+    /// The occasions due at `now` judged, and the withdrawals scans and changed visits decided,
+    /// as changes of alerts written after the rest of the batch.
+    private mutating func judgeScans(now: Millis, into batch: inout StoreBatch) {
+        guard var judge = engine.scanJudge else { return }
+        let d = judge.judge(now: now, eventTime: newestPosition, registry: engine.registry, settings: engine.settings)
+        engine.scanJudge = judge
+        guard !d.isEmpty else { return }
+        for var r in Reconciliation.scans(d, at: now) {
+            r.raised = r.raised.map(Self.withRawDetail)
+            batch.reconciliations.append(r)
+        }
+    }
+
+    /// Where the store's imported scans were taken through (nil: scans are not judged).
+    public var importedScansThrough: Int64? { engine.scanJudge?.importedThrough }
+
+    /// The scans judged by the clock alone, when no message came (the daemon's idle passes),
+    /// after taking the scans imported into the store since the last pass.
+    public mutating func judgeScans(now: Millis, imported: [(row: Int64, scan: Scan)] = []) -> StoreBatch {
+        var batch = StoreBatch()
+        if var judge = engine.scanJudge {
+            for (row, scan) in imported {
+                judge.add(scan, registry: engine.registry, settings: engine.settings)
+                judge.importedThrough = max(judge.importedThrough, row)
+            }
+            engine.scanJudge = judge
+        }
+        judgeScans(now: max(now, newestPosition), into: &batch)
         return batch
     }
 
@@ -88,6 +148,7 @@ public struct JournalProcessor {
                 }
                 continue
             }
+            newestPosition = max(newestPosition, p.ts)
             let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
             positions.append(Position(vehicle: v, ts: p.ts, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh,
                                       heading: p.heading, accuracyM: p.accuracyM))
@@ -132,6 +193,7 @@ public struct JournalProcessor {
     /// `replayed`: the entry was written before a restart — a reconciliation it made is in the
     /// store already (written again, its status changes would be doubled in the history).
     private mutating func drain(into batch: inout StoreBatch, receivedAt: Millis = 0, replayed: Bool = false) {
+        if engine.scanJudge != nil { feedScanJudge() }
         batch.evidence += out.evidence
         if !batch.reconciliations.isEmpty {
             // After a reconciliation in this batch, what follows is written after it.
@@ -152,6 +214,20 @@ public struct JournalProcessor {
             }
         }
         out.removeAll()
+    }
+
+    /// What the engine said of visits, to the scan judge: opened, closed, changed, superseded,
+    /// re-assigned (late positions).
+    private mutating func feedScanJudge() {
+        guard var judge = engine.scanJudge else { return }
+        for v in out.opened { judge.visit(v) }
+        for v in out.closed { judge.visit(v) }
+        for r in out.reconciliations {
+            for (id, _) in r.superseded { judge.remove(visitId: id) }
+            for v in r.visits { judge.visit(v) }
+            for (id, a) in r.assignments { judge.assign(visitId: id, a) }
+        }
+        engine.scanJudge = judge
     }
 
     /// The detail as text, on this thread: writing it on the store's thread, where a burst's

@@ -1,3 +1,4 @@
+import InspectionCore
 import InspectionStore
 
 /// What the supervision office's HTTP side needs from the daemon, and no more: the store to read,
@@ -10,6 +11,9 @@ public protocol OfficeBackend: Sendable {
     var feed: AlertFeed { get }
     /// A change carried out on the engine's thread between batches (task changes, a reload).
     func submit(_ command: Command) async -> Result<CommandResult, CommandError>
+    /// A code scan posted through the API: journaled (durable) and handed to the engine like one
+    /// from MQTT; stored once the engine has taken it. Fails only while the daemon cannot take it.
+    func submitScan(_ scan: Scan) -> Result<Void, CommandError>
     /// Whether the broker is connected and the store writable, with the details `/health` shows.
     func health() -> (ok: Bool, detail: [String: String])
 }

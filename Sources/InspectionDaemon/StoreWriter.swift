@@ -65,7 +65,8 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     /// Queues a batch, waiting while `capacity` are waiting. False once the writer has given up
-    /// (stopping while the store cannot write: the journal keeps what was not stored).
+    /// (stopping while the store cannot write: the journal keeps what was not stored) or was
+    /// stopped (a daemon whose parts are cancelled together: the journal keeps it as well).
     @discardableResult
     func submit(_ batch: StoreBatch) -> Bool { enqueue(.batch(batch)) }
 
@@ -76,11 +77,11 @@ final class StoreWriter: @unchecked Sendable {
     private func enqueue(_ item: Item) -> Bool {
         cond.lock()
         defer { cond.unlock() }
-        if items.count >= capacity && !abandoned {
+        if items.count >= capacity && !abandoned && !ending {
             fullWaits += 1
-            while items.count >= capacity && !abandoned { cond.wait() }
+            while items.count >= capacity && !abandoned && !ending { cond.wait() }
         }
-        guard !abandoned else { return false }
+        guard !abandoned && !ending else { return false }
         items.append(item)
         cond.broadcast()
         return true
@@ -94,8 +95,8 @@ final class StoreWriter: @unchecked Sendable {
         guard afterCommit({}) else { return false }  // it writes the positions waiting
         cond.lock()
         defer { cond.unlock() }
-        while !items.isEmpty && !abandoned { cond.wait() }
-        return !abandoned
+        while !items.isEmpty && !abandoned && !finished { cond.wait() }
+        return !abandoned && items.isEmpty
     }
 
     /// Batches waiting, the ones being committed included, how often the queue was full, and the

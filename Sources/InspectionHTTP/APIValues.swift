@@ -35,6 +35,12 @@ enum APIValues {
         .array(fixes.map { .object([("ts", .time($0.ts)), ("lat", .double($0.lat)), ("lon", .double($0.lon))]) })
     }
 
+    static func scan(_ s: StoredScan) -> JSONValue {
+        guard case .object(var kv) = s.scan.json else { return s.scan.json }
+        kv += [("source", .string(s.source)), ("received_at", .time(s.receivedAt))]
+        return .object(kv)
+    }
+
     static func task(_ s: StoredTask) -> JSONValue {
         let t = s.task
         return .object([
@@ -163,6 +169,14 @@ enum RequestJSON {
         case .string(let s)?: return s
         default: throw .badRequest(k, "must be a string")
         }
+    }
+
+    /// A scan's fields as text (SPEC §3.5), from a JSON object; validation proper is `ScanFields`'.
+    static func scanFields(_ o: [String: BodyValue]) throws(APIError) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, _) in o where !ScanFields.columns.contains(k) { throw .badRequest(k, "unknown field") }
+        for k in ScanFields.columns { if let v = try text(o, k) { out[k] = v } }
+        return out
     }
 
     /// A task's fields as tasks.csv has them (SPEC §2), from a JSON object; validation proper is

@@ -62,6 +62,8 @@ struct SupervisionAPI: Sendable {
         add(.patch, "/api/v1/tasks/{task_id}", amendTask)
         add(.delete, "/api/v1/tasks/{task_id}", cancelTask)
         add(.post, "/api/v1/registry/reload", reload)
+        add(.get, "/api/v1/scans", listScans)
+        add(.post, "/api/v1/scans", postScan)
         add(.get, "/api/v1/stats", statistics)
         add(.get, "/api/v1/events", events)
         return table
@@ -306,6 +308,46 @@ struct SupervisionAPI: Sendable {
             case .registry(let m): throw APIError(status: .unprocessableContent, message: m)
             case .failed(let m): throw APIError(status: .serviceUnavailable, message: m)
             }
+        }
+    }
+
+    func listScans(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let q = Query(r)
+        var f = ScanFilter()
+        f.agencyId = try Self.scope(p, asked: q.string("agency_id"))
+        f.enterpriseId = q.string("enterprise_id")
+        f.taskId = q.string("task_id")
+        f.from = try q.time("from", calendar: calendar)
+        f.to = try q.time("to", calendar: calendar, endOfDay: true)
+        (f.limit, f.offset) = try Self.page(q)
+        let filter = f
+        let (items, total) = try await Self.read { try await store.scans(filter) }
+        return APIValues.response(.object([("total", .int(Int64(total))), ("limit", .int(Int64(f.limit))), ("offset", .int(Int64(f.offset))),
+                                           ("scans", .array(items.map(APIValues.scan)))]))
+    }
+
+    /// A code scan (SPEC §3.5), validated as the scan subscription and the CSV import validate
+    /// it; an agency's token posts its own agency's (the agency may be left out). 202: journaled,
+    /// stored once the engine takes it; 200: that scan is stored already (nothing changes);
+    /// 409: another scan holds that `scan_id`.
+    func postScan(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        guard p.mayChangeTasks else { throw .forbidden("role \(p.role.rawValue) may not post scans") }
+        var fields = try RequestJSON.scanFields(try await RequestJSON.object(r))
+        if let own = p.agencyId {
+            if (fields["agency_id"] ?? "").isEmpty { fields["agency_id"] = own }
+            guard fields["agency_id"] == own else { throw .forbidden("an agency posts only its own scans: agency_id must be \"\(own)\"") }
+        }
+        let scan: Scan
+        do { scan = try ScanFields.scan(from: fields) } catch { throw .badRequest(error.field, error.message) }
+        if let stored = try await Self.read({ try await store.scan(id: scan.scanId) }) {
+            guard stored.scan == scan else { throw .conflict("scan_id \"\(scan.scanId)\" holds another scan") }
+            return APIValues.response(.object([("scan", APIValues.scan(stored)), ("duplicate", .bool(true))]))
+        }
+        switch daemon.submitScan(scan) {
+        case .success:
+            return APIValues.response(.object([("scan", scan.json), ("duplicate", .bool(false))]), status: .accepted)
+        case .failure(let e):
+            throw APIError(status: .serviceUnavailable, message: "\(e)")
         }
     }
 

@@ -36,7 +36,7 @@ extension Store {
             let status = try String.fetchOne(db, sql: "SELECT status FROM alerts WHERE alert_id = ?", arguments: [a.alertId])
             if status == nil {
                 // Raised at its own time by the engine, with the reason: the history says why.
-                if try insertAlert(a, topic: topic(a), actor: "engine", note: Reconciliation.reason, at: at, db) {
+                if try insertAlert(a, topic: topic(a), actor: "engine", note: r.note, at: at, db) {
                     inserted.append((db.lastInsertedRowID, a, topic(a)))
                 }
                 continue
@@ -45,14 +45,14 @@ extension Store {
                 UPDATE alerts SET at = ?, site_id = ?, agency_id = ?, vehicle_id = ?, visit_id = ?, task_id = ?, detail = ? WHERE alert_id = ?
                 """).execute(arguments: [a.at, a.siteId, a.agencyId, a.vehicleId, a.visitId, a.taskId, a.detail.serialized, a.alertId])
             if status == AlertStatus.withdrawn.rawValue {
-                try setStatus(a.alertId, .open, actor: "engine", note: Reconciliation.reason, at: at, db)
+                try setStatus(a.alertId, .open, actor: "engine", note: r.note, at: at, db)
             }
             try publishAgain(a, topic: topic(a), db)  // reopened or changed: subscribers hear it
         }
         for a in r.withdrawn {
             let status = try String.fetchOne(db, sql: "SELECT status FROM alerts WHERE alert_id = ?", arguments: [a.alertId])
             guard let status, status != AlertStatus.withdrawn.rawValue else { continue }
-            try setStatus(a.alertId, .withdrawn, actor: "engine", note: Reconciliation.reason, at: at, db)
+            try setStatus(a.alertId, .withdrawn, actor: "engine", note: r.note, at: at, db)
             try publishAgain(a, topic: topic(a), db)
         }
     }

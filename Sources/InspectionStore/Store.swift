@@ -39,11 +39,13 @@ public struct StoreBatch: Sendable {
     public var processedSeq: Int64?
     /// Positions that make up visits (SPEC §5 evidence).
     public var evidence: [(visitId: String, fixes: [Fix])] = []
+    /// Code scans received (SPEC §3.5), with where they came from (`mqtt`, `api`, `import`).
+    public var scans: [(scan: Scan, source: String, receivedAt: Millis)] = []
 
     public init() {}
     public var isEmpty: Bool {
         visits.isEmpty && alerts.isEmpty && evidence.isEmpty && deadLetters.isEmpty && latePositions.isEmpty && reconciliations.isEmpty
-            && processedSeq == nil
+            && scans.isEmpty && processedSeq == nil
     }
 }
 
@@ -259,6 +261,16 @@ public final class Store: Sendable {
             try db.execute(sql: """
                 ALTER TABLE dead_letters ADD COLUMN payload_length INTEGER;
                 ALTER TABLE dead_letters ADD COLUMN payload_digest TEXT;
+                """)
+        }
+        m.registerMigration("v10: code scans") { db in
+            // SPEC §3.5: the first of a scan_id stands; where each came from and when.
+            try db.execute(sql: """
+                CREATE TABLE scans (
+                    scan_id TEXT PRIMARY KEY, enterprise_id TEXT NOT NULL, agency_id TEXT NOT NULL, task_id TEXT,
+                    at INTEGER NOT NULL, source TEXT NOT NULL, received_at INTEGER NOT NULL);
+                CREATE INDEX scans_by_enterprise ON scans(enterprise_id, at);
+                CREATE INDEX scans_by_at ON scans(at);
                 """)
         }
         return m
@@ -482,6 +494,12 @@ public final class Store: Sendable {
             try db.execute(sql: "DELETE FROM late_positions WHERE id <= (SELECT max(id) FROM late_positions) - ?",
                            arguments: [latePositionLimit])
         }
+        for (scan, source, receivedAt) in b.scans {
+            // The first of a scan_id stands (a duplicate, or a journal processed again, is a no-op).
+            try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO scans (scan_id, enterprise_id, agency_id, task_id, at, source, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [scan.scanId, scan.enterpriseId, scan.agencyId, scan.taskId, scan.at, source, receivedAt])
+        }
         for r in b.reconciliations { try apply(r, topic: topic, inserted: &inserted, db) }
         if let seq = b.processedSeq {
             try db.cachedStatement(sql: "INSERT INTO state (key, value) VALUES ('processed_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
@@ -556,13 +574,24 @@ public final class Store: Sendable {
         }
     }
 
+    /// Every stored scan, by time then id.
+    public func scans() throws -> [(scan: Scan, source: String)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT scan_id, enterprise_id, agency_id, task_id, at, source FROM scans ORDER BY at, scan_id").map {
+                (Scan(scanId: $0["scan_id"], enterpriseId: $0["enterprise_id"], agencyId: $0["agency_id"], taskId: $0["task_id"], at: $0["at"]),
+                 $0["source"])
+            }
+        }
+    }
+
     /// Alerts no one has acknowledged, resolved or dismissed yet.
     public func openAlertCount() throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM alerts WHERE status = 'open'") ?? 0 }
     }
 
     public func count(_ table: String) throws -> Int {
-        precondition(["visits", "visit_positions", "tasks", "registry_files", "alerts", "outbox", "dead_letters", "late_positions", "alert_status"].contains(table))
+        precondition(["visits", "visit_positions", "tasks", "registry_files", "alerts", "outbox", "dead_letters", "late_positions", "alert_status",
+                      "scans"].contains(table))
         return try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
     }
 }

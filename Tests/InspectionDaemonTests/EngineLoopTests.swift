@@ -57,6 +57,19 @@ import Testing
         #expect(l.rest(now: 0.1).first == .checkpoint(waited: false))
     }
 
+    @Test func scansAreJudgedByTheClockEachSecondFirstAndOnlyWhenEnabled() {
+        var l = EngineLoop(now: 0, checkpointInterval: 30, rematchPending: false, checkpointFirst: false, judgesScans: true)
+        _ = l.batchDone(Self.facts(1))
+        #expect(l.rest(now: 1) == [.judgeScans, .reportState])
+        _ = l.batchDone(Self.facts(1.5))
+        #expect(l.rest(now: 1.5).isEmpty)
+        _ = l.batchDone(Self.facts(30, finishing: true))
+        #expect(l.rest(now: 30) == [.judgeScans, .checkpoint(waited: true), .reportState, .stop])
+        var off = Self.loop()
+        _ = off.batchDone(Self.facts(1))
+        #expect(!off.rest(now: 1).contains(.judgeScans))
+    }
+
     @Test func theStateIsReportedEachSecond() {
         var l = Self.loop()
         var reported = 0

@@ -30,6 +30,22 @@ import Testing
                 { try? FileManager.default.removeItem(at: dir) })
     }
 
+    /// A daemon whose parts are cancelled together (a part failed) stops the writer while the
+    /// engine may still hand it a batch or wait for it: both are refused at once, never a wait
+    /// for a thread that has ended (the journal keeps what was not stored).
+    @Test func aStoppedWriterRefusesWorkInsteadOfHoldingTheEngine() throws {
+        let (store, cleanUp) = try Self.freshStore()
+        defer { cleanUp() }
+        let writer = StoreWriter(store: store, faults: Faults(logger: Logger(label: "test")), committed: { _ in }, idle: { _ in })
+        #expect(writer.submit(Self.batch(1)))
+        writer.stop()
+        #expect(try store.processedSeq() == 1)
+        #expect(!writer.submit(Self.batch(2)))
+        #expect(!writer.afterCommit {})
+        #expect(!writer.drain())
+        #expect(try store.processedSeq() == 1)
+    }
+
     @Test func batchesAreCommittedInOrderAndWhatFollowsABatchSeesIt() throws {
         let (store, cleanUp) = try Self.freshStore()
         defer { cleanUp() }

@@ -289,6 +289,8 @@ final class NotifySocket: @unchecked Sendable {
         // Half the watchdog's second: fed several times in 3 s.
         #expect(eventually(10) { notify.messages.filter { $0 == "WATCHDOG=1" }.count >= 3 })
         try w.publishStays()
+        let storePath = w.dir.appendingPathComponent("store.sqlite").path
+        #expect(eventually(20) { (try? Store(path: storePath, readOnly: true).processedSeq()) == 46 })  // all received
         kill(w.pid, SIGTERM)
         var status: Int32 = 0
         waitpid(w.pid, &status, 0)

@@ -199,6 +199,8 @@ import Testing
           subscriptions:
             - { filter: "jt808/+/+/up", format: jt808 }
             - { filter: "owntracks/#" , format: owntracks }
+            - { filter: "city/scans/#", format: scan }
+        scans: { enabled: true }
         store: { path: /tmp/iw.sqlite }
         http:
           tiles: "https://tiles.city.local/{z}/{x}/{y}.png"
@@ -212,11 +214,13 @@ import Testing
         #expect(d.tileURL == "https://tiles.city.local/{z}/{x}/{y}.png" && d.leafletDir == "/usr/share/javascript/leaflet")
         #expect(d.host == "broker.local" && d.port == 8883 && d.clientId == "iw-1" && d.username == "iw" && d.password == "secret")
         #expect(d.caFile == "/etc/iw/ca.crt" && d.alertTopicPrefix == "city/alerts" && d.storePath == "/tmp/iw.sqlite")
-        #expect(d.subscriptions == [.init(filter: "jt808/+/+/up", format: .jt808), .init(filter: "owntracks/#", format: .owntracks)])
+        #expect(d.subscriptions == [.init(filter: "jt808/+/+/up", format: .jt808), .init(filter: "owntracks/#", format: .owntracks),
+                                    .scans(filter: "city/scans/#")])
+        #expect(d.scansJudged && !DaemonSettings().scansJudged && DaemonSettings().subscriptions.last == .scans(filter: "scans/+"))
     }
 
     @Test(arguments: [
-        ("mqtt:\n  subscriptions:\n    - { filter: a/+, format: xml }\n", "config:3: mqtt.subscriptions[0].format: \"xml\" is not one of native, owntracks, jt808"),
+        ("mqtt:\n  subscriptions:\n    - { filter: a/+, format: xml }\n", "config:3: mqtt.subscriptions[0].format: \"xml\" is not one of native, owntracks, jt808, scan"),
         ("mqtt:\n  port: 70000\n", "config:2: mqtt.port: 70000 is out of range (1…65535)"),
         ("mqtt:\n  cert_file: /a.crt\n", "config:2: mqtt.key_file: cert_file and key_file go together"),
         ("visits:\n  exit_grce: 120s\n", "config:2: visits.exit_grce: unknown setting"),

@@ -74,6 +74,14 @@ public enum ScanFields {
         return try scan(from: row)
     }
 
+    /// The reason a scan that does not validate is counted and dead-lettered under.
+    public static func rejectReason(_ e: TaskFieldError) -> RejectReason {
+        if e.field == "payload" { return .unparsable }
+        if e.message == "required" { return .missingField }
+        if e.message.hasPrefix("longer than") { return .tooLarge }
+        return .wrongType
+    }
+
     public static func scan(json: [UInt8]) throws(TaskFieldError) -> Scan {
         var result: Result<Scan, TaskFieldError>!
         json.withUnsafeBufferPointer { b in
@@ -115,6 +123,18 @@ public struct ScanBook: Sendable, Equatable {
     }
 
     public var count: Int { byId.count }
+
+    /// Forgets scans before a time (they can cover nothing kept any more).
+    public mutating func removeScans(before t: Millis) {
+        for (e, list) in byEnterprise where list.first.map({ $0.at < t }) == true {
+            let keep = list.filter { $0.at >= t }
+            for s in list where s.at < t { byId[s.scanId] = nil }
+            byEnterprise[e] = keep.isEmpty ? nil : keep
+        }
+    }
+
+    /// The counts a checkpoint kept.
+    public mutating func restoreCounts(duplicates d: Int, conflicts c: Int) { duplicates = d; conflicts = c }
 
     /// An enterprise's scans, earliest first (then by `scan_id`).
     public func scans(atEnterprise e: String) -> [Scan] { byEnterprise[e] ?? [] }
