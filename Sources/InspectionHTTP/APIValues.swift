@@ -71,20 +71,28 @@ enum APIValues {
                         ("region", .optional(site.region)), ("outline", .object(outline))])
     }
 
-    static func statistics(_ rows: [AgencyStatistics], from: Millis, to: Millis) -> JSONValue {
+    static func statistics(_ rows: [AgencyStatistics], classes: [ClassStatistics], from: Millis, to: Millis) -> JSONValue {
         func share(_ v: Double?) -> JSONValue { v.map { .double(($0 * 10_000).rounded() / 10_000) } ?? .null }
         func met(_ v: Double?, _ target: Double) -> JSONValue { v.map { .bool($0 >= target) } ?? .null }
+        func alerts(_ a: [AlertKind: Int]) -> JSONValue { .object(AlertKind.allCases.map { ($0.rawValue, .int(Int64(a[$0] ?? 0))) }) }
         return .object([
             ("from", .time(from)), ("to", .time(to)),
-            ("targets", .object([("planned_share", .double(AgencyStatistics.plannedTarget)), ("joint_share", .double(AgencyStatistics.jointTarget))])),
+            ("targets", .object([("planned_share", .double(AgencyStatistics.plannedTarget)), ("joint_share", .double(AgencyStatistics.jointTarget)),
+                                 ("scanned_share", .double(AgencyStatistics.scannedTarget))])),
             ("rows", .array(rows.map { r in
                 .object([
                     ("agency_id", .optional(r.agencyId)), ("visits", .int(Int64(r.visits))), ("occasions", .int(Int64(r.occasions))),
                     ("covered_occasions", .int(Int64(r.coveredOccasions))), ("joint_occasions", .int(Int64(r.jointOccasions))),
+                    ("scanned_occasions", .int(Int64(r.scannedOccasions))),
                     ("planned_share", share(r.plannedShare)), ("planned_target_met", met(r.plannedShare, AgencyStatistics.plannedTarget)),
                     ("joint_share", share(r.jointShare)), ("joint_target_met", met(r.jointShare, AgencyStatistics.jointTarget)),
-                    ("alerts", .object(AlertKind.allCases.map { ($0.rawValue, .int(Int64(r.alerts[$0] ?? 0))) })),
+                    ("scanned_share", share(r.scannedShare)), ("scanned_target_met", met(r.scannedShare, AgencyStatistics.scannedTarget)),
+                    ("scans_without_visit", .int(Int64(r.scansWithoutVisit))),
+                    ("alerts", alerts(r.alerts)),
                 ])
+            })),
+            ("by_risk_class", .array(classes.map { c in
+                .object([("risk_class", .optional(c.riskClass)), ("occasions", .int(Int64(c.occasions))), ("alerts", alerts(c.alerts))])
             })),
         ])
     }

@@ -9,19 +9,34 @@ actor SiteShapes {
     private let parser: RegistryParser
     private var importedAt: Millis?
     private var shapes: [String: (Site, SiteGeometry)] = [:]
+    /// Each enterprise's risk class: its first site's, by `site_id`, that names one (as the engine has it).
+    private var classes: [String: String] = [:]
 
     init(store: Store, parser: RegistryParser) { self.store = store; self.parser = parser }
 
-    func site(_ id: String) async throws -> (Site, SiteGeometry)? {
+    private func refresh() async throws {
         let at = try await store.registryImportedAt()
-        if at != importedAt {
-            shapes = [:]
-            if let files = try store.storedRegistryFiles(), let bytes = files["sites.geojson"] {
-                var warnings: [String] = []
-                for (s, g) in try parser.parseSites(bytes, warnings: &warnings) { shapes[s.id] = (s, g) }
+        guard at != importedAt else { return }
+        shapes = [:]
+        classes = [:]
+        if let files = try store.storedRegistryFiles(), let bytes = files["sites.geojson"] {
+            var warnings: [String] = []
+            for (s, g) in try parser.parseSites(bytes, warnings: &warnings) { shapes[s.id] = (s, g) }
+            for id in shapes.keys.sorted(by: byteOrder) {
+                let s = shapes[id]!.0
+                if let c = s.riskClass, classes[s.enterpriseId] == nil { classes[s.enterpriseId] = c }
             }
-            importedAt = at
         }
+        importedAt = at
+    }
+
+    func site(_ id: String) async throws -> (Site, SiteGeometry)? {
+        try await refresh()
         return shapes[id]
+    }
+
+    func enterpriseClasses() async throws -> [String: String] {
+        try await refresh()
+        return classes
     }
 }

@@ -24,6 +24,8 @@ struct SupervisionAPI: Sendable {
     let access: Access
     let calendar: LocalCalendar
     let shapes: SiteShapes
+    /// `rules.scan_slack`: the scan rate's window (SPEC §3.5).
+    let scanSlack: Millis
 
     typealias Handler = @Sendable (Request, BasicRequestContext, Principal) async throws(APIError) -> Response
 
@@ -364,8 +366,12 @@ struct SupervisionAPI: Sendable {
         let from = try q.time("from", calendar: calendar) ?? year.from
         let to = try q.time("to", calendar: calendar, endOfDay: true) ?? year.to
         guard to > from else { throw .badRequest("to", "must be after from") }
-        let rows = try await Self.read { try store.statistics(from: from, to: to, agencyId: agency) }
-        return APIValues.response(APIValues.statistics(p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }, from: from, to: to))
+        let slack = scanSlack
+        let rows = try await Self.read { try store.statistics(from: from, to: to, agencyId: agency, scanSlack: slack) }
+        let classOf = try await Self.read { try await shapes.enterpriseClasses() }
+        let classes = try await Self.read { try store.classStatistics(from: from, to: to, agencyId: agency, classOf: classOf) }
+        return APIValues.response(APIValues.statistics(p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }, classes: classes,
+                                                       from: from, to: to))
     }
 
     /// Server-Sent Events: `alert` (a new alert, as published on MQTT, with its status) and

@@ -273,6 +273,10 @@ public final class Store: Sendable {
                 CREATE INDEX scans_by_at ON scans(at);
                 """)
         }
+        m.registerMigration("v11: visits by occasion") { db in
+            // An occasion's visits together: its span for the scan rate (亮码检查率).
+            try db.execute(sql: "CREATE INDEX visits_by_occasion ON visits(occasion_id)")
+        }
         return m
     }
 

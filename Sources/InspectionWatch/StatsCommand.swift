@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import InspectionConfig
 import InspectionCore
+import InspectionDaemon
 import InspectionStore
 
 struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
-        abstract: "Statistics per agency from the store: visits, occasions, 计划检查率 and 联合检查实施率 against their targets, alerts by kind."
+        abstract: "Statistics per agency from the store: visits, occasions, 计划检查率, 联合检查实施率 and 亮码检查率 against their targets, scans without a visit, alerts by kind; occasions and alerts per risk class."
     )
 
     @OptionGroup var options: StoreOptions
@@ -36,24 +37,37 @@ struct StatsCommand: ParsableCommand {
         let end = bound(to, "to", endOfDay: true, year.to)
         guard end > start else { fail("--to must be after --from") }
         guard FileManager.default.fileExists(atPath: path) else { fail("\(path): no such store") }
-        let rows: [AgencyStatistics]
-        do { rows = try Store(path: path, readOnly: true).statistics(from: start, to: end, agencyId: agency) } catch { fail("\(path): \(error)") }
-        print("\(Timestamp.formatUTC(start)) … \(Timestamp.formatUTC(end))  (targets: 计划检查率 ≥ 75 %, 联合检查实施率 ≥ 80 %)")
+        let rows: [AgencyStatistics], classes: [ClassStatistics]
+        do {
+            let store = try Store(path: path, readOnly: true)
+            rows = try store.statistics(from: start, to: end, agencyId: agency, scanSlack: c.engine.scanSlack)
+            let classOf = (try? StoredRegistry.load(from: store, configuration: c))??.enterpriseClasses ?? [:]
+            classes = try store.classStatistics(from: start, to: end, agencyId: agency, classOf: classOf)
+        } catch { fail("\(path): \(error)") }
+        print("\(Timestamp.formatUTC(start)) … \(Timestamp.formatUTC(end))  (targets: 计划检查率 ≥ 75 %, 联合检查实施率 ≥ 80 %, 亮码检查率 ≥ 95 %)")
         func pct(_ v: Double?, _ target: Double) -> String {
             guard let v else { return "—" }
             return String(format: "%.1f %%", v * 100) + (v >= target ? "" : " (below)")
         }
-        let header = ["agency", "visits", "occasions", "planned", "joint", "alerts"]
+        let header = ["agency", "visits", "occasions", "planned", "joint", "scanned", "scans w/o visit", "alerts"]
         var table = [header]
         for r in rows where agency == nil || r.agencyId != nil {
             let alerts = AlertKind.allCases.compactMap { k in r.alerts[k].map { "\(k.rawValue) \($0)" } }.joined(separator: ", ")
             table.append([r.agencyId ?? "all", String(r.visits), String(r.occasions), pct(r.plannedShare, AgencyStatistics.plannedTarget),
-                          pct(r.jointShare, AgencyStatistics.jointTarget), alerts.isEmpty ? "none" : alerts])
+                          pct(r.jointShare, AgencyStatistics.jointTarget), pct(r.scannedShare, AgencyStatistics.scannedTarget),
+                          String(r.scansWithoutVisit), alerts.isEmpty ? "none" : alerts])
         }
         let widths = (0..<header.count).map { i in table.map { $0[i].count }.max() ?? 0 }
         for row in table {
             print(row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
                 .joined(separator: "  "))
+        }
+        if !classes.isEmpty {
+            print("by risk class:")
+            for c in classes {
+                let alerts = AlertKind.allCases.compactMap { k in c.alerts[k].map { "\(k.rawValue) \($0)" } }.joined(separator: ", ")
+                print("  \((c.riskClass ?? "none").padding(toLength: 6, withPad: " ", startingAt: 0))  occasions \(c.occasions)  alerts: \(alerts.isEmpty ? "none" : alerts)")
+            }
         }
     }
 }

@@ -156,7 +156,9 @@ import Testing
         let (store, cleanUp) = try Self.freshStore()
         defer { cleanUp() }
         let (writer, sight) = Self.writerWatchingTheOutbox(store)
-        let burst = Self.burst(1, 20)
+        // 120 visits: more other rows than `alertsFirstAbove` whatever else waits, so the alerts go
+        // first in any interleaving of the writer's thread and this one.
+        let burst = Self.burst(1, 120)
         func plan(_ b: StoreBatch) -> WritePlan {
             WritePlan.make([WritePlan.Waiting(.batch(b))], storedThrough: 0) { _ in
                 b.visits.count + b.evidence.reduce(0) { $0 + $1.fixes.count }
@@ -168,18 +170,18 @@ import Testing
         #expect(writer.drain())
         writer.stop()
         sight.lock.withLock { #expect(sight.visitsWhenOutboxFirstHadAlerts == 0) }
-        #expect(try store.visits().count == 20)
-        #expect(try store.alertKeys().count == 20)
-        #expect(try store.unpublishedCount() == 20)
+        #expect(try store.visits().count == 120)
+        #expect(try store.alertKeys().count == 120)
+        #expect(try store.unpublishedCount() == 120)
         #expect(try store.processedSeq() == 1)
 
         // Stopped between the steps: the journal after sequence 0 is processed again and the
         // whole batch comes again, alerts included.
         try store.commit([burst])
-        #expect(try store.alertKeys().count == 20)
-        #expect(try store.unpublishedCount() == 20)
-        for i in 0..<20 { #expect(try await store.alertHistory(id: "a-\(i)").map(\.status) == [.open]) }
-        #expect(try store.visits().count == 20)
+        #expect(try store.alertKeys().count == 120)
+        #expect(try store.unpublishedCount() == 120)
+        for i in 0..<120 { #expect(try await store.alertHistory(id: "a-\(i)").map(\.status) == [.open]) }
+        #expect(try store.visits().count == 120)
     }
 
     /// Alerts waiting behind other work (a batch of many rows, a checkpoint) go ahead of it, once:

@@ -7,9 +7,9 @@ import InspectionStore
 import InspectionTestSupport
 import Testing
 
-/// Code scans end to end (SPEC §3.5): a simulated fleet's positions through `inspection-sim
-/// publish` and its scans on `scans/<agency>`, each scan sent after the positions of the hour
-/// after it, into `inspection-watch serve` with `scans.enabled`. The alerts that stand in the
+/// Code scans end to end (SPEC §3.5): a simulated fleet's positions and its scans through
+/// `inspection-sim publish --scans` (each scan on `scans/<agency>` once the positions are an hour
+/// past it), into `inspection-watch serve` with `scans.enabled`. The alerts that stand in the
 /// store are replay's (`replay --scans`) exactly; a scan arriving after an occasion was judged
 /// withdraws its `unscanned_visit`, and the office hears it on the live stream and on MQTT.
 @Suite(.serialized) struct ScanEndToEndTests {
@@ -69,6 +69,12 @@ import Testing
         let stream = liveStream(port: httpPort, token: Self.token)
         #expect(eventually(5) { stream.text.contains(": live alerts") })
 
+        // The week's positions in time order, each scan once the positions are an hour past it.
+        let traces = (1...o.days).map { dir.appendingPathComponent("traces/day-0\($0).csv").path }
+        #expect(try run(Self.bin.appendingPathComponent("inspection-sim").path,
+                        ["publish", "--broker", "127.0.0.1:\(broker.port)", "--quiet", "--scans", dir.path + "/scans.csv", "--scan-delay-s", "3600"]
+                            + traces) == 0)
+        #expect(scans.allSatisfy { $0.enterpriseId != lateOccasion.enterpriseId })  // planted without a scan
         let (scanner, acked) = try trackerGateway(port: broker.port)
         var sent = 0
         func sendScans(_ list: [Scan]) throws {
@@ -78,19 +84,6 @@ import Testing
             }
             #expect(eventually(20) { acked.count == sent })
         }
-        let held = scans.filter { $0.enterpriseId == lateOccasion.enterpriseId }
-        #expect(held.isEmpty)  // planted without a scan
-        var waiting = scans
-        for day in 1...o.days {
-            let file = dir.appendingPathComponent("traces/day-0\(day).csv").path
-            #expect(try run(Self.bin.appendingPathComponent("inspection-sim").path,
-                            ["publish", "--broker", "127.0.0.1:\(broker.port)", "--quiet", file]) == 0)
-            // The scans whose hour after them these positions have passed.
-            let through = s.calendar.startOfDay(s.firstDay + day) - 3_600_000
-            try sendScans(waiting.filter { $0.at <= through })
-            waiting.removeAll { $0.at <= through }
-        }
-        try sendScans(waiting)
 
         // What stands is replay's judgement of the same files.
         let replay = try Replay(registryDir: dir.path + "/registry", positionFiles: (1...o.days).map { dir.path + "/traces/day-0\($0).csv" },
@@ -101,6 +94,21 @@ import Testing
         #expect(eventually(60) { standing().map(\.alertId).sorted() == replay.alerts.map(\.alertId).sorted() },
                 "only in the daemon: \(standing().filter { a in !replay.alerts.contains { $0.alertId == a.alertId } }.map { "\($0.kind.rawValue) \($0.enterpriseId)" }); only in replay: \(replay.alerts.filter { a in !standing().contains { $0.alertId == a.alertId } }.map { "\($0.kind.rawValue) \($0.enterpriseId)" })")
         #expect(try daemonStore.scans().count == scans.count)
+
+        // The rate as the office reads it: the covered occasions and the scans without a visit
+        // replay counted, and the occasions again by risk class.
+        let counted = try #require(replay.scans)
+        let period = "from=\(Timestamp.formatUTC(s.calendar.startOfDay(s.firstDay)))&to=\(Timestamp.formatUTC(s.calendar.startOfDay(s.firstDay + o.days + 2)))"
+        let statsBody = httpRequest(port: httpPort, "GET", "/api/v1/stats?" + period, token: Self.token)?.body ?? ""
+        let stats = (try? JSONSerialization.jsonObject(with: Data(statsBody.utf8))) as? [String: Any] ?? [:]
+        let total = (stats["rows"] as? [[String: Any]])?.first ?? [:]
+        #expect(total["occasions"] as? Int == counted.occasions, "\(statsBody.prefix(400))")
+        #expect(total["scanned_occasions"] as? Int == counted.covered)
+        #expect(total["scans_without_visit"] as? Int == counted.withoutVisit.values.reduce(0, +))
+        #expect((total["scanned_target_met"] as? Bool) == (Double(counted.covered) / Double(counted.occasions) >= 0.95))
+        let byClass = stats["by_risk_class"] as? [[String: Any]] ?? []
+        #expect(byClass.compactMap { $0["occasions"] as? Int }.reduce(0, +) == counted.occasions)
+        #expect(Set(byClass.compactMap { $0["risk_class"] as? String }).isSubset(of: ["A", "B", "C", "D"]) && byClass.count >= 2)
 
         // A scan for the planted occasion, late: its alert is withdrawn — on the stream and MQTT.
         let visit = try #require(s.visits.first { $0.visitId == lateOccasion.visitId })

@@ -32,6 +32,11 @@ public final class Publisher: @unchecked Sendable {
         /// `batchItems`, in the other formats as late single messages in time order.
         public var blindZone = 0.0
         public var batchItems = 50
+        /// Code scans (SPEC §3.5), each sent as JSON on `scans/<agency_id>` once the positions
+        /// have reached its time plus `scanDelay` (scans reach the office later than positions);
+        /// those later than every position go at the end. Sent in the first pass only.
+        public var scans: [Scan] = []
+        public var scanDelay: Millis = 3_600_000
         public init() {}
     }
 
@@ -138,8 +143,32 @@ public final class Publisher: @unchecked Sendable {
         var latest = ts0
         var sent = 0
         func progress() -> Progress {
-            lock.withLock { Progress(published: sent, acknowledged: acked, total: min(options.total, messages.count * options.repeats), reconnects: reconnects,
+            lock.withLock { Progress(published: sent, acknowledged: acked, total: min(options.total, messages.count * options.repeats) + options.scans.count,
+                                     reconnects: reconnects,
                                      elapsed: Date().timeIntervalSince(start), corrupted: corrupted) }
+        }
+        // Scans in the order they become due; `nextScan` is the first not yet sent.
+        let scans = options.scans.sorted { $0.at != $1.at ? $0.at < $1.at : byteOrder($0.scanId, $1.scanId) }
+        var nextScan = 0
+        func send(topic: [UInt8], payload: [UInt8]) throws {
+            while true {
+                let (outstanding, up, refused) = lock.withLock { (sent - acked, connected, refusal) }
+                if let refused { throw SimError("the broker refused the connection: \(refused)") }
+                if up && outstanding < options.window, let mid = try? client.publish(topic: topic, payload: payload, qos: options.qos) {
+                    // QoS 0 has no acknowledgement: handed over is done.
+                    lock.withLock { if options.qos > 0 { self.outstanding.insert(mid) } else { acked += 1 } }
+                    break
+                }
+                keepUp(up ? 1 : 20)
+                if Date().timeIntervalSince(start) - lastReport > 0.5 { lastReport = Date().timeIntervalSince(start); report(progress()) }
+            }
+            sent += 1
+        }
+        func sendScans(through t: Millis) throws {
+            while nextScan < scans.count, scans[nextScan].at + options.scanDelay <= t {
+                try send(topic: Array("scans/\(scans[nextScan].agencyId)".utf8), payload: scans[nextScan].json.bytes)
+                nextScan += 1
+            }
         }
         passes: for pass in 0..<max(1, options.repeats) {
         for (k0, message) in messages.enumerated() {
@@ -147,6 +176,7 @@ public final class Publisher: @unchecked Sendable {
             if k >= options.total { break passes }
             var p = positions[message.positions[0]]
             p.ts += Millis(pass) * shift
+            if pass == 0 { try sendScans(through: p.ts) }
             if let rate = options.rate {
                 let wait = Double(k) / rate - Date().timeIntervalSince(start)
                 if wait > 0.0005 { Thread.sleep(forTimeInterval: wait) }
@@ -169,18 +199,7 @@ public final class Publisher: @unchecked Sendable {
                 Self.garble(&payload, &rng)
                 corrupted += 1
             }
-            while true {
-                let (outstanding, up, refused) = lock.withLock { (sent - acked, connected, refusal) }
-                if let refused { throw SimError("the broker refused the connection: \(refused)") }
-                if up && outstanding < options.window, let mid = try? client.publish(topic: topic, payload: payload, qos: options.qos) {
-                    // QoS 0 has no acknowledgement: handed over is done.
-                    lock.withLock { if options.qos > 0 { self.outstanding.insert(mid) } else { acked += 1 } }
-                    break
-                }
-                keepUp(up ? 1 : 20)
-                if Date().timeIntervalSince(start) - lastReport > 0.5 { lastReport = Date().timeIntervalSince(start); report(progress()) }
-            }
-            sent += 1
+            try send(topic: topic, payload: payload)
             onSent?(k, Date().timeIntervalSince1970)
             if sent & 63 == 0 { keepUp(0) }
             if sent & 1023 == 0, Date().timeIntervalSince(start) - lastReport > 0.5 {
@@ -189,6 +208,7 @@ public final class Publisher: @unchecked Sendable {
             }
         }
         }
+        try sendScans(through: .max)
         // Every message handed over: wait (up to a minute without progress) for the broker to take the rest.
         var lastAcked = -1, stuckSince = Date()
         while true {

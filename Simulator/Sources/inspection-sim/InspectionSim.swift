@@ -106,6 +106,9 @@ struct Publish: ParsableCommand {
             help: "Share of vehicle-days with a 5–90 min outage whose fixes are sent after it (jt808: 0x0704 batches of at most 50).")
     var blindZone = 0.0
     @Option(help: "Seed for --corrupt and --blind-zone.") var seed: UInt64 = 1
+    @Option(help: "Code scans (scans.csv): each sent as JSON on scans/<agency_id> once the positions reach its time plus --scan-delay-s.")
+    var scans: String?
+    @Option(name: .customLong("scan-delay-s"), help: "How far behind the positions scans are sent, in seconds.") var scanDelayS = 3600
     @Flag(help: "Publish in the files' line order (keeps planted delays and reordering) instead of time order.")
     var fileOrder = false
     @Flag(help: "No progress bar.") var quiet = false
@@ -136,6 +139,15 @@ struct Publish: ParsableCommand {
         o.corrupt = corrupt; o.seed = seed; o.fileOrder = fileOrder
         guard (0...1).contains(blindZone) else { throw fail("--blind-zone: \(blindZone) is not a share between 0 and 1") }
         o.blindZone = blindZone
+        if let scans {
+            do {
+                let parsed = try ScanFields.parseCSV(try FileBytes.read(scans), file: scans)
+                if let first = parsed.errors.first { throw fail(first) }
+                o.scans = parsed.scans
+            } catch let e as ExitCode { throw e } catch { throw fail("\(error)") }
+            guard scanDelayS >= 0 else { throw fail("--scan-delay-s: \(scanDelayS) is negative") }
+            o.scanDelay = Millis(scanDelayS) * 1000
+        }
         var files: [(String, [UInt8])] = []
         for t in traces {
             do { files.append((t, try FileBytes.read(t))) } catch { throw fail("\(error)") }
