@@ -28,6 +28,12 @@ struct DaemonMetrics {
     /// Alerts a task change or a registry reload withdrew (the engine's thread, with the command).
     static let withdrawnByTaskChange = Counter(label: "iw_alerts_withdrawn_total", dimensions: [("reason", "task_change")])
     static let withdrawnByScans = Counter(label: "iw_alerts_withdrawn_total", dimensions: [("reason", "scans")])
+    /// Code scans received (SPEC §3.5) by where they came from; those ignored (the same again, or
+    /// another scan under a `scan_id` taken) when scans are judged.
+    let scansMQTT = Counter(label: "iw_scans_received_total", dimensions: [("source", "mqtt")])
+    let scansAPI = Counter(label: "iw_scans_received_total", dimensions: [("source", "api")])
+    let scansIgnored = Counter(label: "iw_scans_ignored_total")
+    private var lastScansIgnored = 0
     let queueDepth = Gauge(label: "iw_ingest_queue_depth")
     /// Messages the ingest queue did not hold in memory (the engine was behind): read back from the journal.
     let spilled = Counter(label: "iw_ingest_spilled_total")
@@ -73,7 +79,9 @@ struct DaemonMetrics {
         lastAccepted = engine.accepted
     }
 
-    mutating func batch(_ entries: [JournalEntry], _ batch: StoreBatch, engine: Engine, now: Millis) {
+    mutating func batch(_ entries: [JournalEntry], _ batch: StoreBatch, engine: Engine, now: Millis, scansIgnored ignored: Int = 0) {
+        for s in batch.scans { (s.source == "api" ? scansAPI : scansMQTT).increment() }
+        Self.advance(scansIgnored, to: ignored, from: &lastScansIgnored)
         if !entries.isEmpty {
             received.increment(by: entries.count)
             lag.record(Double(now - entries.last!.receivedAt) / 1000)

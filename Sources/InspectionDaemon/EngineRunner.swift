@@ -108,7 +108,8 @@ final class EngineRunner: @unchecked Sendable {
             let finishing = stopping.get()
             flushJournal()
             var batch = processor.process(entries)
-            metrics.batch(entries, batch, engine: processor.engine, now: Millis(Date().timeIntervalSince1970 * 1000))
+            metrics.batch(entries, batch, engine: processor.engine, now: Millis(Date().timeIntervalSince1970 * 1000),
+                          scansIgnored: processor.scansIgnored)
             if finishing {
                 // MQTT ingest stopped before this (the services stop in reverse order): what
                 // memory holds is processed; what only the journal holds (the engine was behind)
@@ -154,11 +155,7 @@ final class EngineRunner: @unchecked Sendable {
             var stop = false
             for action in loop.rest(now: Self.monotonic()) {
                 switch action {
-                case .judgeScans:
-                    // Scans `import --scans` put in the store meanwhile are taken first.
-                    let imported = processor.importedScansThrough.flatMap { try? daemon.store.importedScans(after: $0) } ?? []
-                    let judged = processor.judgeScans(now: Millis(Date().timeIntervalSince1970 * 1000), imported: imported)
-                    if !judged.isEmpty { writer.submit(judged) }
+                case .judgeScans: judgeScansByClock()
                 case .checkpoint(let waited): checkpoint(waited: waited)
                 case .reportState: reportState(&metrics)
                 case .stop: stop = true
@@ -170,6 +167,19 @@ final class EngineRunner: @unchecked Sendable {
         daemon.feed.finish()
         logger.notice("engine stopped", metadata: ["iw.checkpoint_seq": "\(processor.lastSeq)", "iw.spilled": "\(queue.spilledCount)",
                                                    "iw.waiting_in_journal": "\(queue.depth)"])
+    }
+
+    /// The occasions due by the clock judged for code scans, after taking the scans `import
+    /// --scans` put in the store meanwhile.
+    private func judgeScansByClock() {
+        var imported: [(row: Int64, scan: Scan)] = []
+        if let through = processor.importedScansThrough {
+            do { imported = try daemon.store.importedScans(after: through) } catch {
+                daemon.faults.failed(.store, error, consequence: "imported scans wait in the store")
+            }
+        }
+        let judged = processor.judgeScans(now: Millis(Date().timeIntervalSince1970 * 1000), imported: imported)
+        if !judged.isEmpty { writer.submit(judged) }
     }
 
     /// A task change or reload, logged and published to the live feed.
