@@ -86,6 +86,10 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
     public func health() -> (ok: Bool, detail: [String: String]) {
         var h = healthState.withLockedValue { $0.snapshot }
         h.detail["store"] = "ok"
+        if let problem = registryProblem.get() {
+            h.ok = false
+            h.detail["registry"] = problem
+        }
         for (part, error) in faults.current {
             h.ok = false
             h.detail[part] = error
@@ -122,10 +126,31 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
         }
     }
 
-    /// The registry from the store, after importing `registry.dir` when it is set.
-    func loadRegistry(_ store: Store) throws(Failure) -> Registry {
+    /// Why `registry.dir` was not taken at start while the store's registry is served (nil: it was,
+    /// or a reload since took the folder).
+    let registryProblem = NIOLockedValueBox<String?>(nil)
+
+    /// The registry from the store, after importing `registry.dir` when it is set. At start, a
+    /// folder that does not validate while the store holds a registry is said (log, `/health`,
+    /// `iw_registry_dir_valid`) and the store's is served: a bad edit and any restart must not
+    /// become a crash loop under `Restart=on-failure`. A reload (SIGHUP, the API) that fails
+    /// keeps the registry it has, as always.
+    func loadRegistry(_ store: Store, atStart: Bool = false) throws(Failure) -> Registry {
         if let dir = configuration.registryDir {
-            try StoredRegistry.importFolder(dir, into: store, configuration: configuration, actor: "serve")
+            do {
+                try StoredRegistry.importFolder(dir, into: store, configuration: configuration, actor: "serve")
+                registryProblem.set(nil)
+                DaemonMetrics.registryDirValid.record(1)
+            } catch {
+                guard atStart, case .registry(let why) = error, let stored = try StoredRegistry.load(from: store, configuration: configuration) else {
+                    throw error
+                }
+                logger.critical("registry.dir does not validate: serving the registry the store holds; fix the file and send SIGHUP",
+                                metadata: ["iw.error": "\(why)", "iw.sites": "\(stored.sites.count)", "iw.tasks": "\(stored.tasks.count)"])
+                registryProblem.set("\(why); serving the registry the store holds")
+                DaemonMetrics.registryDirValid.record(0)
+                return stored
+            }
         }
         guard let registry = try StoredRegistry.load(from: store, configuration: configuration) else {
             throw .registry(RegistryError(file: "configuration", field: "registry.dir",

@@ -28,6 +28,9 @@ struct DaemonMetrics {
     /// Alerts a task change or a registry reload withdrew (the engine's thread, with the command).
     static let withdrawnByTaskChange = Counter(label: "iw_alerts_withdrawn_total", dimensions: [("reason", "task_change")])
     static let withdrawnByScans = Counter(label: "iw_alerts_withdrawn_total", dimensions: [("reason", "scans")])
+    /// 1 when `registry.dir` was taken (or is not set), 0 while the store's registry is served
+    /// because the folder does not validate.
+    static let registryDirValid = Gauge(label: "iw_registry_dir_valid")
     /// Code scans received (SPEC §3.5) by where they came from; those ignored (the same again, or
     /// another scan under a `scan_id` taken) when scans are judged.
     let scansMQTT = Counter(label: "iw_scans_received_total", dimensions: [("source", "mqtt")])

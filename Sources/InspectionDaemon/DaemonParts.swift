@@ -27,7 +27,7 @@ final class DaemonParts {
         do { tasksBefore = Dictionary(try store.tasks().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }) } catch {
             throw .store("\(d.storePath): \(error)")
         }
-        let registry = try daemon.loadRegistry(store)
+        let registry = try daemon.loadRegistry(store, atStart: true)
         var processor: JournalProcessor
         let journal: JournalFile
         // Tasks that changed in the files while the daemon was down: the visits seen at their

@@ -27,6 +27,8 @@ final class EngineRunner: @unchecked Sendable {
     private let checkpointSeq: NIOLockedValueBox<Int64>
     /// Each thread that writes the journal says it works again only after it saw it fail.
     private var flushFailed = false
+    /// Rejected payloads said in the log, rate-limited (SPEC §3.3).
+    private var rejectLog = RejectLog()
 
     init(daemon: Daemon, processor: JournalProcessor, executor: CommandExecutor, journal: JournalFile, queue: IngestQueue,
          writer: StoreWriter, backlogThrough: Int64, rematchAtStart: Set<String>) {
@@ -108,6 +110,7 @@ final class EngineRunner: @unchecked Sendable {
             let finishing = stopping.get()
             flushJournal()
             var batch = processor.process(entries)
+            logRejections(batch)
             metrics.batch(entries, batch, engine: processor.engine, now: Millis(Date().timeIntervalSince1970 * 1000),
                           scansIgnored: processor.scansIgnored)
             if finishing {
@@ -228,8 +231,23 @@ final class EngineRunner: @unchecked Sendable {
         }
     }
 
+    /// The batch's dead letters to the log, rate-limited per reason (`RejectLog`).
+    private func logRejections(_ batch: StoreBatch) {
+        guard !batch.deadLetters.isEmpty else { return }
+        let now = Self.monotonic()
+        for d in batch.deadLetters {
+            if let line = rejectLog.rejected(d.reason, message: d.message, topic: d.topic, now: now) { say(line) }
+        }
+    }
+
+    private func say(_ line: RejectLog.Line) {
+        logger.warning("payloads rejected", metadata: ["iw.reason": "\(line.reason.rawValue)", "iw.count": "\(line.count)",
+                                                       "iw.example": "\(line.message.prefix(200))", "mqtt.topic": "\(line.topic.prefix(200))"])
+    }
+
     /// Metrics and `/health` from the queues and the store; the loop's heartbeat.
     private func reportState(_ metrics: inout DaemonMetrics) {
+        for line in rejectLog.due(now: Self.monotonic()) { say(line) }
         daemon.engineAlive.set(Self.monotonic())
         let store = daemon.store
         do {

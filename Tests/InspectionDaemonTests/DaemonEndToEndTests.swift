@@ -368,6 +368,11 @@ import Testing
         #expect(eventually(30) { acked.count == sent })
         let store = try Self.waitProcessed(setup, count: sent)
         #expect(try store.count("dead_letters") >= bad.count)
+        // Said in the log, rate-limited (SPEC §3.3): a line for the first of each reason, not one
+        // per payload.
+        let said = setup.log.components(separatedBy: "\n").filter { $0.contains("payloads rejected") }
+        #expect(said.contains { $0.contains("iw.reason=unparsable") } && said.contains { $0.contains("iw.reason=too_large") }, "\(setup.log)")
+        #expect(said.count <= RejectReason.allCases.count * 2 && said.count < bad.count)
         // The same, as Prometheus reads it.
         let metrics = try #require(httpGet(port: setup.httpPort, "/metrics"))
         #expect(metrics.status == 200)

@@ -118,7 +118,11 @@ import Testing
         let state = store.walCheckpoints!
         #expect(restarted)
         #expect(state.runs >= 1)
-        #expect(state.fulls == 0)
+        // How often the FULL fallback is needed (none on an idle machine: docs/performance.md)
+        // depends on how much CPU the checkpoint's thread gets beside the writer — a figure for the
+        // benchmark, not an assertion here: with both cores kept busy by other work it was 2. That
+        // rounds stop only when one finds nothing new is `roundsGoOnUntilOneFindsNothingNew`'s.
+        #expect(state.failures == 0, "\(state.lastError ?? "")")
     }
 
     /// Another round follows one that found the WAL longer than the round before found it (commits

@@ -61,10 +61,12 @@ final class APIWorld {
         try start()
     }
 
-    func start() throws {
+    /// Starts the daemon and waits for `/health` to say 200 (`healthy`), or to answer at all.
+    func start(healthy: Bool = true) throws {
         pid = try spawn(APIWorld.executable, ["serve", "--config", config.path],
                         stdout: dir.appendingPathComponent("daemon-\(Date().timeIntervalSince1970).log").path, environment: environment)
-        #expect(eventually(20) { httpGet(port: self.httpPort, "/health")?.status == 200 }, "daemon did not come up")
+        #expect(eventually(20) { (httpGet(port: self.httpPort, "/health")?.status).map { healthy ? $0 == 200 : $0 > 0 } ?? false },
+                "daemon did not come up")
     }
 
     func stop() {
