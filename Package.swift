@@ -58,7 +58,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/index.html")]
+            resources: [.embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/index.html"), .embedInCode("Resources/app.js")]
         ),
         // Configuration file (YAML) → typed settings, with errors that name the setting.
         .target(

@@ -32,6 +32,7 @@ public struct HTTPServer: Sendable {
     /// The routes and the method+path of each API route.
     public func router() -> (Router<BasicRequestContext>, [RouteSpec]) {
         let router = Router()
+        router.middlewares.add(SecurityHeaders(policy: WebPage.contentSecurityPolicy(tileURL: configuration.daemon.tileURL)))
         let metrics = self.metrics
         let daemon = self.daemon
         router.get("/metrics") { _, _ -> Response in

@@ -23,17 +23,42 @@ struct WebPage: Sendable {
             .replacingOccurrences(of: "<", with: "\\u003c") + "\""
     }
 
-    var html: [UInt8] {
-        let page = String(decoding: PackageResources.index_html, as: UTF8.self)
+    var html: [UInt8] { PackageResources.index_html }
+
+    /// The page's script, with the configured tile server and time zone.
+    var script: [UInt8] {
+        let js = String(decoding: PackageResources.app_js, as: UTF8.self)
             .replacingOccurrences(of: "\"__TILE_URL__\"", with: tileURL.map(Self.literal) ?? "null")
             .replacingOccurrences(of: "\"__TIME_ZONE__\"", with: Self.literal(timeZone))
-        return Array(page.utf8)
+        return Array(js.utf8)
+    }
+
+    /// The page's Content-Security-Policy: its own scripts, styles, data and connections only,
+    /// tiles from the configured server, never framed. (Leaflet sets inline styles.)
+    static func contentSecurityPolicy(tileURL: String?) -> String {
+        var img = "'self' data:"
+        if let origin = tileURL.flatMap(tileOrigin) { img += " " + origin }
+        return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src \(img); connect-src 'self'; "
+            + "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    }
+
+    /// `https://{s}.tile.example.org/{z}/{x}/{y}.png` → `https://*.tile.example.org`.
+    static func tileOrigin(_ url: String) -> String? {
+        guard let scheme = url.range(of: "://") else { return nil }
+        let rest = url[scheme.upperBound...]
+        let host = rest.prefix { $0 != "/" }
+        guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == ";" || $0 == "'" }) else { return nil }
+        return String(url[..<scheme.upperBound]) + host.replacingOccurrences(of: "{s}", with: "*")
     }
 
     func register(on router: Router<BasicRequestContext>) {
         let body = ByteBuffer(bytes: html)
         router.get("/") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"], body: .init(byteBuffer: body))
+        }
+        let js = ByteBuffer(bytes: script)
+        router.get("/static/app.js") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"], body: .init(byteBuffer: js))
         }
         let dir = leafletDir
         router.get("/static/leaflet/**") { request, context -> Response in
@@ -44,5 +69,20 @@ struct WebPage: Sendable {
             return Response(status: .ok, headers: [.contentType: type, .cacheControl: "max-age=86400"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+    }
+}
+
+/// Headers every response carries: the page's Content-Security-Policy, no content-type sniffing,
+/// never framed, no referrer sent on.
+struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
+    let policy: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.init("Content-Security-Policy")!] = policy
+        response.headers[.init("X-Content-Type-Options")!] = "nosniff"
+        response.headers[.init("X-Frame-Options")!] = "DENY"
+        response.headers[.init("Referrer-Policy")!] = "no-referrer"
+        return response
     }
 }
