@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "InspectionCore", "InspectionConfig", "InspectionStore", "InspectionDaemon",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

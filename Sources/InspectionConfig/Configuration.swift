@@ -148,6 +148,11 @@ public struct Configuration: Sendable, Equatable {
         var http = try top.section("http")
         if let v = try http.string("host") { c.daemon.httpHost = v }
         if let v = try http.int("port", min: 0, max: 65535) { c.daemon.httpPort = v }
+        if let v = try http.duration("idle_timeout") {
+            guard v >= 1000 else { throw http.fail("idle_timeout", "at least 1s") }
+            c.daemon.httpIdleTimeout = v
+        }
+        if let v = try http.int("max_connections", min: 1, max: 100_000) { c.daemon.httpMaxConnections = v }
         if let v = try http.string("tiles") { c.daemon.tileURL = v.isEmpty ? nil : v }
         if let v = try http.string("leaflet_dir") { c.daemon.leafletDir = v }
         if let list = try http.list("tokens") {

@@ -41,6 +41,11 @@ public struct DaemonSettings: Sendable, Equatable {
     /// Where `/health` and `/metrics` (and the API) listen; port 0: no HTTP.
     public var httpHost = "127.0.0.1"
     public var httpPort = 8470
+    /// A connection with no request in progress is closed after this long (milliseconds; a live
+    /// stream is a request in progress, kept alive by its own comments).
+    public var httpIdleTimeout: Millis = 60_000
+    /// Connections served at once; more wait to be accepted (the unit's `LimitNOFILE` leaves room).
+    public var httpMaxConnections = 1000
     /// Who may use the API (nobody when empty: every API call is 401).
     public var apiTokens: [APIToken] = []
     /// A base-map tile URL for the web page (`{z}/{x}/{y}`); none: the page draws on a plain ground.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import InspectionConfig
 import InspectionDaemon
 import Logging
@@ -65,7 +66,13 @@ public struct HTTPServer: Sendable {
     /// The server as a `Service` for `serve`'s group: on graceful shutdown it stops taking
     /// connections, the live streams end, and what is in flight is answered.
     public func service() -> some Service {
-        Application(router: router().0, configuration: .init(address: .hostname(host, port: port)), logger: logger)
+        // Idle and silent connections are closed, and at most `max_connections` are served at once:
+        // sockets that never send cannot take every descriptor while the office waits.
+        let d = configuration.daemon
+        return Application(router: router().0, server: .http1(configuration: .init(idleTimeout: .milliseconds(d.httpIdleTimeout))),
+                           configuration: .init(address: .hostname(host, port: port),
+                                                availableConnectionsDelegate: MaximumAvailableConnections(d.httpMaxConnections)),
+                           logger: logger)
     }
 
     /// Serves until the task is cancelled. Signals stay with the caller (none are taken here).

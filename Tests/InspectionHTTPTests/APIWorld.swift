@@ -27,7 +27,8 @@ final class APIWorld {
     /// Set for the daemon besides this process's environment (systemd's `NOTIFY_SOCKET`).
     let environment: [String: String]
 
-    init(environment: [String: String] = [:]) throws {
+    /// `http`: more settings of the `http` section (one per line, as YAML under it).
+    init(environment: [String: String] = [:], http: [String] = []) throws {
         self.environment = environment
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)")
         registry = dir.appendingPathComponent("registry")
@@ -52,6 +53,7 @@ final class APIWorld {
             store: { path: \(dir.appendingPathComponent("store.sqlite").path), checkpoint_interval: 1s }
             http:
               port: \(httpPort)
+            \(http.map { "  " + $0 + "\n" }.joined())
               tokens:
                 - { name: office, role: supervisor, token: \(APIWorld.supervisor) }
                 - { name: viewer, role: readonly, token: \(APIWorld.readonly) }

@@ -204,6 +204,8 @@ import Testing
         store: { path: /tmp/iw.sqlite }
         http:
           tiles: "https://tiles.city.local/{z}/{x}/{y}.png"
+          idle_timeout: 5s
+          max_connections: 50
           tokens:
             - { name: office, role: supervisor, token: 0123456789abcdef-office }
             - { name: market, role: agency, agency_id: AMR, token: 0123456789abcdef-market }
@@ -212,6 +214,7 @@ import Testing
         #expect(d.apiTokens == [APIToken(name: "office", role: .supervisor, token: "0123456789abcdef-office"),
                                 APIToken(name: "market", role: .agency, agencyId: "AMR", token: "0123456789abcdef-market")])
         #expect(d.tileURL == "https://tiles.city.local/{z}/{x}/{y}.png" && d.leafletDir == "/usr/share/javascript/leaflet")
+        #expect(d.httpIdleTimeout == 5_000 && d.httpMaxConnections == 50)
         #expect(d.host == "broker.local" && d.port == 8883 && d.clientId == "iw-1" && d.username == "iw" && d.password == "secret")
         #expect(d.caFile == "/etc/iw/ca.crt" && d.alertTopicPrefix == "city/alerts" && d.storePath == "/tmp/iw.sqlite")
         #expect(d.subscriptions == [.init(filter: "jt808/+/+/up", format: .jt808), .init(filter: "owntracks/#", format: .owntracks),
@@ -228,6 +231,7 @@ import Testing
         ("rules:\n  annual_cap: -1\n", "config:2: rules.annual_cap: -1 is out of range (0…)"),
         ("rules:\n  class_caps: { A: -1 }\n", "config:2: rules.class_caps.A: -1 is out of range (0…)"),
         ("rules:\n  class_caps: 3\n", "config:2: rules.class_caps: must be a mapping of settings"),
+        ("http:\n  idle_timeout: 100ms\n", "config:2: http.idle_timeout: at least 1s"),
         ("time_zone: Mars/Olympus\n", "config:1: time_zone: \"Mars/Olympus\" is not a known time zone (e.g. Asia/Shanghai)"),
         ("kinds:\n  inspection: {}\n", "config:2: kinds.inspection: unknown setting"),
         ("severity:\n  tracker_silent: loud\n", "config:2: severity.tracker_silent: \"loud\" is not one of low, medium, high, critical"),
