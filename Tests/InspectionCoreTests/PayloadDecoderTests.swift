@@ -1,3 +1,4 @@
+import Foundation
 import InspectionCore
 import Testing
 
@@ -18,6 +19,34 @@ import Testing
     func reason(_ r: Result<DecodedMessage, PayloadError>) -> RejectReason? {
         if case .failure(let e) = r { return e.reason }
         return nil
+    }
+
+    /// Issue 28: a vehicle id over 64 bytes, with a control character (a NUL truncated it in
+    /// SQLite) or not UTF-8 is `bad_vehicle_id`, wherever it comes from; 64 bytes of UTF-8 pass.
+    @Test func badVehicleIdsAreRejectedOnEveryPath() throws {
+        let p = #""ts": 1750123456, "lat": 30.17, "lon": 121.26"#
+        #expect(reason(decode(.native, #"{"vehicle": "probe\u0000-1", \#(p)}"#)) == .badVehicleId)
+        #expect(reason(decode(.native, #"{"vehicle": "tab\there", \#(p)}"#)) == .badVehicleId)
+        #expect(reason(decode(.native, "{\"vehicle\": \"\(String(repeating: "x", count: 65))\", \(p)}")) == .badVehicleId)
+        #expect(position(decode(.native, "{\"vehicle\": \"\(String(repeating: "浙", count: 21))\", \(p)}")) != nil)  // 63 bytes
+        // From the topic: a level with a control character (OwnTracks' device, native's wildcard).
+        #expect(reason(decode(.owntracks, #"{"_type": "location", "lat": 30.17, "lon": 121.26, "tst": 1750123456}"#,
+                              topic: "owntracks/u/dev\u{7f}")) == .badVehicleId)
+        #expect(reason(decode(.native, "{\(p)}", topic: "vehicles/\(String(repeating: "y", count: 70))/position")) == .badVehicleId)
+        // Bytes that are not UTF-8.
+        #expect(VehicleIdCheck.problem(Array("V".utf8) + [0xff, 0xfe]) == "vehicle id is not UTF-8")
+        #expect(VehicleIdCheck.problem(Array("沪A·12345".utf8)) == nil)
+        // Trace files: the line is skipped and counted under the same reason.
+        var batch = TraceBatch()
+        let csv = Array("vehicle_id,ts,lat,lon\nV1,1750123456,30.17,121.26\n\(String(repeating: "z", count: 80)),1750123457,30.17,121.26\n".utf8)
+        try csv.withUnsafeBufferPointer { try TraceParser.parse($0, format: .csv, file: "t.csv", into: &batch) }
+        #expect(batch.positions.count == 1 && batch.skipped[.badVehicleId] == 1)
+    }
+
+    /// A checkpoint's counts from before `bad_vehicle_id` existed (11 of them) decode, the new one 0.
+    @Test func countsFromBeforeANewReasonDecode() throws {
+        let old = try JSONDecoder().decode(RejectCounts.self, from: Data(#"{"counts":[1,2,3,4,5,6,7,8,9,10,11]}"#.utf8))
+        #expect(old[.unparsable] == 1 && old[.outlier] == 11 && old[.badVehicleId] == 0 && old.total == 66)
     }
 
     @Test func nativeTakesTheVehicleFromThePayloadElseTheTopic() throws {

@@ -20,6 +20,17 @@ public enum DecodedMessage: Sendable, Equatable {
     case positions([Result<NativePayload, PayloadError>])
     case ignored(String)
 
+    /// The vehicle id the message names (a batch's items are one terminal's), if any.
+    var vehicleId: [UInt8]? {
+        switch self {
+        case .position(let p): return p.vehicle
+        case .positions(let items):
+            for case .success(let p) in items { return p.vehicle }
+            return nil
+        case .ignored: return nil
+        }
+    }
+
     /// The message's positions, each decoded or rejected on its own.
     public var items: [Result<NativePayload, PayloadError>] {
         switch self {
@@ -50,6 +61,7 @@ public enum PayloadDecoder {
         guard b.count <= maxPayloadBytes else {
             return .failure(PayloadError(.tooLarge, "payload of \(b.count) bytes is over \(maxPayloadBytes)"))
         }
+        let decoded: Result<DecodedMessage, PayloadError>
         switch format {
         case .native:
             switch NativePayload.parse(b) {
@@ -57,11 +69,16 @@ public enum PayloadDecoder {
             case .success(var p):
                 if p.vehicle.isEmpty { p.vehicle = topicVehicle }
                 guard !p.vehicle.isEmpty else { return .failure(PayloadError(.missingField, "no vehicle in payload or topic")) }
-                return .success(.position(p))
+                decoded = .success(.position(p))
             }
-        case .owntracks: return ownTracks(b, vehicle: topicVehicle)
-        case .jt808: return jt808(b)
+        case .owntracks: decoded = ownTracks(b, vehicle: topicVehicle)
+        case .jt808: decoded = jt808(b)
         }
+        // The id, wherever it came from (payload, topic, terminal number), checked once here.
+        if case .success(let m) = decoded, let id = m.vehicleId, let problem = VehicleIdCheck.problem(id) {
+            return .failure(PayloadError(.badVehicleId, problem))
+        }
+        return decoded
     }
 
     /// OwnTracks location JSON: `_type` location, `lat`, `lon`, `tst`, optional `vel` (km/h), `cog`, `acc`.

@@ -103,7 +103,12 @@ public enum TraceParser {
                                           message: "lat/lon must be decimal numbers"), file: file)
                 continue
             }
-            let v = batch.vehicles.intern(UnsafeBufferPointer(rebasing: b[vs..<ve]))
+            let id = UnsafeBufferPointer(rebasing: b[vs..<ve])
+            if let problem = VehicleIdCheck.problem(id) {
+                batch.skip(TraceLineError(line: reader.line, reason: .badVehicleId, message: problem), file: file)
+                continue
+            }
+            let v = batch.vehicles.intern(id)
             batch.positions.append(Position(vehicle: v, ts: ts, lat: lat, lon: lon,
                                             speedKmh: optional(cS), heading: optional(cH), accuracyM: optional(cA)))
         }
@@ -127,6 +132,10 @@ public enum TraceParser {
             case .success(let np):
                 guard !np.vehicle.isEmpty else {
                     batch.skip(TraceLineError(line: line, reason: .missingField, message: "vehicle is missing"), file: file)
+                    continue
+                }
+                if let problem = VehicleIdCheck.problem(np.vehicle) {
+                    batch.skip(TraceLineError(line: line, reason: .badVehicleId, message: problem), file: file)
                     continue
                 }
                 let v = np.vehicle.withUnsafeBufferPointer { batch.vehicles.intern($0) }
