@@ -55,6 +55,7 @@ import Testing
                 case .vehicles: #expect(try !RegistryParser().parseVehicles(bytes, agencies: ["A1", "A2"]).isEmpty)
                 case .tasks: #expect(try RegistryParser().parseTasks(bytes, agencies: ["A1", "A2"]).count == 30)
                 case .config: _ = try Configuration.parse(String(decoding: bytes, as: UTF8.self))
+                case .scan: _ = try ScanFields.scan(json: bytes)
                 }
             }
         }

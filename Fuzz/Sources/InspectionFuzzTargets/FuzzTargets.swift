@@ -11,6 +11,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case traceCSV = "trace-csv", traceNDJSON = "trace-ndjson"
     case geojson, agencies, vehicles, tasks
     case config
+    /// A code scan as JSON (MQTT, the API) into a scan judge with a visit it may cover; the same
+    /// bytes as a scans CSV file.
+    case scan
 
     /// The target named by `IW_FUZZ_TARGET` (libFuzzer gives the harness no arguments of its own).
     public static let selected: FuzzTarget = {
@@ -69,6 +72,19 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try? RegistryParser().parseTasks(Array(bytes), agencies: ["A1", "A2"])
         case .config:
             _ = try? Configuration.parse(String(decoding: bytes, as: UTF8.self))
+        case .scan:
+            let visit = VisitRecord(visitId: "v1", vehicleId: "V1", agencyId: "A1", siteId: "S1", enterpriseId: "E1",
+                                    start: 1_750_000_000_000, end: 1_750_000_600_000, points: 40, taskId: nil, occasionId: "o1",
+                                    openedAt: 1_750_000_300_000)
+            var judge = ScanJudge()
+            judge.visit(visit)
+            let settings = EngineSettings()
+            _ = judge.judge(now: 1_750_100_000_000, registry: Self.registry, settings: settings)
+            if let scan = try? ScanFields.scan(json: bytes) {
+                judge.add(scan, registry: Self.registry, settings: settings)
+                _ = judge.judge(now: scan.at == .min ? 0 : scan.at, registry: Self.registry, settings: settings)
+            }
+            _ = try? ScanFields.parseCSV(Array(bytes), file: "scans.csv")
         }
     }
 }

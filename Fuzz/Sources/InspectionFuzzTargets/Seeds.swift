@@ -82,6 +82,10 @@ public enum Seeds {
                 + ",\(i % 4 == 0 ? "" : "2026-02-27T10:00:00+08:00"),\(i % 7 == 0 ? "true" : ""),\(i % 11 == 0 ? "cancelled" : "")\n"
         }
         try put(.tasks, "tasks", Array(tasks.utf8))
+        // Scans: one covering the fuzz town's visit, one of another agency, one with every field.
+        try put(.scan, "covering", Array(#"{"scan_id":"SC1","enterprise_id":"E1","agency_id":"A1","at":"2025-06-15T15:10:00Z"}"#.utf8))
+        try put(.scan, "other", Array(#"{"scan_id":"SC2","enterprise_id":"E2","agency_id":"A2","task_id":null,"at":"2025-06-15T23:10:00+08:00"}"#.utf8))
+        try put(.scan, "task", Array(#"{"scan_id":"SC3","enterprise_id":"E1","agency_id":"A1","task_id":"T1","at":"2025-06-15T15:10:00.250Z"}"#.utf8))
         try put(.config, "example", Array(try Data(contentsOf: URL(fileURLWithPath: repo + "/Config/inspection-watch.yaml"))))
         try put(.config, "daemon", Array("""
             mqtt:
