@@ -14,6 +14,13 @@ public enum FileBytes {
 
     static func errnoText() -> String { String(cString: strerror(errno)) }
 
+    /// A file's size in bytes, or nil when it cannot be found.
+    public static func size(_ path: String) -> Int? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Int(st.st_size)
+    }
+
     public static func read(_ path: String) throws(Failure) -> [UInt8] {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw Failure(path: path, reason: errnoText()) }

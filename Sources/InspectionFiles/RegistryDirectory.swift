@@ -3,6 +3,9 @@ import InspectionCore
 /// A registry folder (SPEC §2) read from disk.
 public enum RegistryDirectory {
     public static let files = ["sites.geojson", "agencies.csv", "vehicles.csv", "tasks.csv"]
+    /// The largest file of a registry folder read: a city's sites and a year of tasks take a few
+    /// megabytes; a file past this is a mistake, not a registry.
+    public static let maxFileBytes = 64 << 20
 
     public static func load(_ dir: String, parser: RegistryParser) throws(RegistryError) -> Registry {
         try parse(read(dir), parser: parser)
@@ -12,6 +15,9 @@ public enum RegistryDirectory {
     public static func read(_ dir: String) throws(RegistryError) -> [String: [UInt8]] {
         var contents: [String: [UInt8]] = [:]
         for f in files {
+            if let size = FileBytes.size(dir + "/" + f), size > maxFileBytes {
+                throw RegistryError(file: dir + "/" + f, message: "\(size >> 20) MB, over the \(maxFileBytes >> 20) MB a registry file may have")
+            }
             do { contents[f] = try FileBytes.read(dir + "/" + f) } catch {
                 throw RegistryError(file: dir + "/" + f, message: "cannot read: \(error.reason)")
             }

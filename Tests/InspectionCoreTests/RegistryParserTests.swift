@@ -1,3 +1,4 @@
+import Foundation
 import InspectionCore
 import Testing
 
@@ -86,6 +87,22 @@ import Testing
         let bad = "{\"type\": \"Point\", \"coordinates\": [200, 31.2]}"
         #expect(error { try parse(sites: Self.sites([Self.feature("S1", "E1", bad, extra: "\"radius_m\": 5,")])) }?.field == "geometry.coordinates")
         #expect(error { try parse(sites: "{\"type\": \"FeatureCollection\", \"features\": [") }?.message.hasPrefix("not valid JSON") == true)
+    }
+
+    /// Issue 28 item 6: an outline of more vertices than a site may have is an error naming the
+    /// file and the feature; at the bound it loads.
+    @Test func aSiteWithTooManyVerticesIsNamed() throws {
+        func ring(_ n: Int) -> String {
+            let pts = (0..<n - 1).map { k -> String in
+                let a = Double(k) / Double(n - 1) * 2 * .pi
+                return "[\(121.4 + 0.001 * cos(a)), \(31.2 + 0.001 * sin(a))]"
+            }
+            return "{\"type\": \"Polygon\", \"coordinates\": [[" + (pts + [pts[0]]).joined(separator: ",") + "]]}"
+        }
+        let over = error { try parse(sites: Self.sites([Self.feature("S1", "E1", Self.square), Self.feature("BIG", "E2", ring(RegistryParser.maxVerticesPerSite + 1))])) }
+        #expect(over?.file == "sites.geojson" && over?.location == "feature 2 (site_id \"BIG\")" && over?.field == "geometry.coordinates")
+        #expect(over?.message == "100001 vertices, over the 100000 a site may have")
+        #expect(try parse(sites: Self.sites([Self.feature("BIG", "E2", ring(RegistryParser.maxVerticesPerSite))])).sites.count == 1)
     }
 
     @Test func csvErrorsNameTheLineAndField() {

@@ -96,6 +96,21 @@ import Testing
         }
     }
 
+    /// Issue 28 item 6: a registry file past 64 MB is refused before it is read, naming it.
+    @Test func aRegistryFileTooLargeIsRefusedNamingIt() throws {
+        let dir = TestFiles.temporaryFolder("traces")
+        let registry = Self.registry()
+        let sites = registry.url.appendingPathComponent("sites.geojson")
+        // Sparse: 65 MB on paper, nothing on the disk.
+        #expect(truncate(sites.path, 65 << 20) == 0)
+        do {
+            _ = try Replay(registryDir: registry.path, positionFiles: Self.traces(in: dir), outDir: dir.path).run()
+            Issue.record("a 65 MB sites.geojson was read")
+        } catch {
+            #expect(error.description == "registry: \(sites.path): 65 MB, over the 64 MB a registry file may have")
+        }
+    }
+
     // MARK: the executable
 
     static var executable: URL { TestFiles.repoRoot.appendingPathComponent(".build/debug/inspection-watch") }

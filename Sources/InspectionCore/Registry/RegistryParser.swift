@@ -96,8 +96,18 @@ public struct RegistryParser {
         return (site, geometry)
     }
 
+    /// Vertices one site may have, all its rings together: a building or a plot has tens to a
+    /// few thousand; a 50 MB outline took ~540 MB resident and kept it.
+    public static let maxVerticesPerSite = 100_000
+
     private func polygons(_ polys: [GeoJSONReader.Coordinates], file: String, loc: String,
                           warnings: inout [String]) throws(RegistryError) -> SiteGeometry? {
+        var vertices = 0
+        for case .list(let rings) in polys { for case .list(let pts) in rings { vertices += pts.count } }
+        guard vertices <= Self.maxVerticesPerSite else {
+            throw RegistryError(file: file, location: loc, field: "geometry.coordinates",
+                                message: "\(vertices) vertices, over the \(Self.maxVerticesPerSite) a site may have")
+        }
         var kept: [[[LatLon]]] = []
         for (pi, rawPoly) in polys.enumerated() {
             guard case .list(let rings) = rawPoly else {
