@@ -22,10 +22,7 @@ actor SiteShapes {
         if let files = try store.storedRegistryFiles(), let bytes = files["sites.geojson"] {
             var warnings: [String] = []
             for (s, g) in try parser.parseSites(bytes, warnings: &warnings) { shapes[s.id] = (s, g) }
-            for id in shapes.keys.sorted(by: byteOrder) {
-                let s = shapes[id]!.0
-                if let c = s.riskClass, classes[s.enterpriseId] == nil { classes[s.enterpriseId] = c }
-            }
+            classes = Registry.enterpriseClasses(shapes.keys.sorted(by: byteOrder).map { shapes[$0]!.0 })
         }
         importedAt = at
     }

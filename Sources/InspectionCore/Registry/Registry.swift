@@ -103,9 +103,7 @@ public struct Registry: Sendable {
         var numbers: [String: Int32] = [:]
         for (i, s) in self.sites.enumerated() { numbers[s.id] = Int32(i) }
         self.siteNumbers = numbers
-        var classes: [String: String] = [:]
-        for s in self.sites { if let c = s.riskClass, classes[s.enterpriseId] == nil { classes[s.enterpriseId] = c } }
-        self.enterpriseClasses = classes
+        self.enterpriseClasses = Self.enterpriseClasses(self.sites)
         self.agencies = Dictionary(agencies.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.vehicles = Dictionary(vehicles.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.tasks = [:]
@@ -127,6 +125,13 @@ public struct Registry: Sendable {
     }
 
     public func site(_ number: Int32) -> Site { sites[Int(number)] }
+
+    /// Each enterprise's class from its sites, given in `site_id` byte order: the first that names one.
+    public static func enterpriseClasses(_ sites: [Site]) -> [String: String] {
+        var classes: [String: String] = [:]
+        for s in sites { if let c = s.riskClass, classes[s.enterpriseId] == nil { classes[s.enterpriseId] = c } }
+        return classes
+    }
 
     /// The enterprise's risk and credit class, if any of its sites names one.
     public func riskClass(ofEnterprise e: String) -> String? { enterpriseClasses[e] }
