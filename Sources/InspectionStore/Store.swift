@@ -277,6 +277,14 @@ public final class Store: Sendable {
             // An occasion's visits together: its span for the scan rate (亮码检查率).
             try db.execute(sql: "CREATE INDEX visits_by_occasion ON visits(occasion_id)")
         }
+        m.registerMigration("v12: a late position stored once") { db in
+            // The same fix brought again — the journal after a kill, a retained message on every
+            // subscribe — is the same fact: the first arrival stands.
+            try db.execute(sql: """
+                DELETE FROM late_positions WHERE id NOT IN (SELECT min(id) FROM late_positions GROUP BY vehicle_id, ts, lat, lon);
+                CREATE UNIQUE INDEX late_positions_once ON late_positions(vehicle_id, ts, lat, lon);
+                """)
+        }
         return m
     }
 
@@ -491,7 +499,7 @@ public final class Store: Sendable {
                            arguments: [deadLetterLimit])
         }
         for l in b.latePositions {
-            try db.cachedStatement(sql: "INSERT INTO late_positions (vehicle_id, ts, lat, lon, received_at) VALUES (?, ?, ?, ?, ?)")
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO late_positions (vehicle_id, ts, lat, lon, received_at) VALUES (?, ?, ?, ?, ?)")
                 .execute(arguments: [l.vehicleId, l.ts, l.lat, l.lon, l.receivedAt])
         }
         if !b.latePositions.isEmpty {
