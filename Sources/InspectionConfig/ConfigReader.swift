@@ -77,6 +77,21 @@ struct ConfigReader {
         return d
     }
 
+    /// A list of numbers (`[120.9, 29.9, 121.6, 30.5]`).
+    mutating func numbers(_ key: String) throws(ConfigError) -> [Double]? {
+        used.insert(key)
+        guard let v = value(key) else { return nil }
+        guard case .sequence(let seq) = v else { throw fail(key, "must be a list of numbers", v) }
+        var out: [Double] = []
+        for item in seq {
+            guard let d = item.float ?? item.int.map(Double.init), d.isFinite else {
+                throw fail(key, "\"\(item.string ?? "?")\" is not a number", item)
+            }
+            out.append(d)
+        }
+        return out
+    }
+
     /// A list of mappings, each read with its own reader (`mqtt.subscriptions[1]`).
     mutating func list(_ key: String) throws(ConfigError) -> [ConfigReader]? {
         used.insert(key)

@@ -9,6 +9,8 @@ public struct Configuration: Sendable, Equatable {
     /// Where `serve` and `import` read the registry files.
     public var registryDir: String?
     public var coordinates: CoordinateSystem = .wgs84
+    /// `registry.bounds`: where every site must lie (nil: anywhere).
+    public var registryBounds: GeoBox?
     public var daemon = DaemonSettings()
 
     public init() {}
@@ -46,6 +48,12 @@ public struct Configuration: Sendable, Equatable {
                 throw registry.fail("coordinates", "\"\(cs)\" is not one of wgs84, gcj02, bd09")
             }
             c.coordinates = v
+        }
+        if let b = try registry.numbers("bounds") {
+            guard b.count == 4, b[0] < b[2], b[1] < b[3], b[0] >= -180, b[2] <= 180, b[1] >= -90, b[3] <= 90 else {
+                throw registry.fail("bounds", "must be [min_lon, min_lat, max_lon, max_lat] (WGS 84, as a GeoJSON bbox), each min below its max")
+            }
+            c.registryBounds = GeoBox(minLat: b[1], minLon: b[0], maxLat: b[3], maxLon: b[2])
         }
         try registry.rejectUnknown()
 

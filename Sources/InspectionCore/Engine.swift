@@ -8,7 +8,7 @@ public struct Engine: Sendable {
     var trackSettings: TrackSettings
     private(set) var index: SiteIndex
     /// Tracker ids as numbers.
-    public private(set) var vehicleIds = ByteInterner(capacity: 4096)
+    public internal(set) var vehicleIds = ByteInterner(capacity: 4096)
     /// Agency of each vehicle number (nil for a tracker not in vehicles.csv).
     var agencyOf: [String?] = []
     var tracks: [VehicleTrack] = []

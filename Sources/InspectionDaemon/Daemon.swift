@@ -90,6 +90,7 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
             h.ok = false
             h.detail["registry"] = problem
         }
+        if let warning = sitePlacement.get() { h.detail["sites"] = warning }
         for (part, error) in faults.current {
             h.ok = false
             h.detail[part] = error
@@ -129,6 +130,9 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
     /// Why `registry.dir` was not taken at start while the store's registry is served (nil: it was,
     /// or a reload since took the folder).
     let registryProblem = NIOLockedValueBox<String?>(nil)
+    /// Most sites lie away from where the vehicles drive (`Engine.sitePlacementWarning`): said in
+    /// `/health`, which stays ok (the daemon works; the registry is suspect).
+    let sitePlacement = NIOLockedValueBox<String?>(nil)
 
     /// The registry from the store, after importing `registry.dir` when it is set. At start, a
     /// folder that does not validate while the store holds a registry is said (log, `/health`,

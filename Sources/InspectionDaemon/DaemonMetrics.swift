@@ -61,6 +61,14 @@ struct DaemonMetrics {
     /// Encoding and saving the engine's state (off the engine's thread), and its size.
     static let checkpointDuration = Metrics.Timer(label: "iw_checkpoint_seconds")
     static let checkpointBytes = Gauge(label: "iw_checkpoint_bytes")
+    /// Trackers with state in the engine, registered or not, and unknown ones forgotten after a
+    /// quiet `late_horizon` (taken with each checkpoint).
+    static let trackers = Gauge(label: "iw_trackers", dimensions: [("registered", "true")])
+    static let unknownTrackers = Gauge(label: "iw_trackers", dimensions: [("registered", "false")])
+    static let trackersForgotten = Counter(label: "iw_unknown_trackers_forgotten_total")
+    /// Sites over 50 km from every registered vehicle's newest position (most of them: a registry
+    /// with lat and lon swapped).
+    static let sitesOutsideFleetArea = Gauge(label: "iw_sites_outside_fleet_area")
 
     static func committed(_ batch: StoreBatch, now: Millis) {
         for (_, _, receivedAt) in batch.alerts where receivedAt > 0 {

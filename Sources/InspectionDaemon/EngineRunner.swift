@@ -214,7 +214,12 @@ final class EngineRunner: @unchecked Sendable {
     /// here is the state after `lastSeq`, whatever comes next). `waited`: now, before going on.
     private func checkpoint(waited: Bool) {
         flushJournal()
+        DaemonMetrics.trackersForgotten.increment(by: processor.forgetQuietTrackers())
         let engine = processor.engine, seq = processor.lastSeq
+        let trackers = engine.trackers
+        DaemonMetrics.trackers.record(trackers.all - trackers.unknown)
+        DaemonMetrics.unknownTrackers.record(trackers.unknown)
+        notePlacement(engine.sitesOutsideFleetArea())
         let stateSaver = self.stateSaver, store = daemon.store, journal = self.journal, logger = self.logger
         let checkpointSeq = self.checkpointSeq
         let take = {
@@ -228,6 +233,18 @@ final class EngineRunner: @unchecked Sendable {
             stateSaver.wait()
         } else {
             writer.afterCommit(take)
+        }
+    }
+
+    /// Sites away from the vehicles: said once when it begins (log, `/health`), and when it ends.
+    private func notePlacement(_ placement: (outside: Int, sites: Int)?) {
+        if let p = placement { DaemonMetrics.sitesOutsideFleetArea.record(p.outside) }
+        let warning = Engine.sitePlacementWarning(placement)
+        let before = daemon.sitePlacement.withLockedValue { old in defer { old = warning }; return old }
+        if let warning, before == nil {
+            logger.warning("sites lie away from the vehicles", metadata: ["iw.warning": "\(warning)"])
+        } else if warning == nil, before != nil, placement != nil {
+            logger.notice("sites lie where the vehicles are again")
         }
     }
 

@@ -94,6 +94,14 @@ public struct JournalProcessor {
         if added == .duplicate || added == .conflict { scansIgnored += 1 }
     }
 
+    /// Trackers no vehicle in the registry names, quiet for `late_horizon` by the positions'
+    /// time, forgotten (before each checkpoint: the checkpoint then holds what a restart resumes
+    /// from, so processing the journal after it again gives the same). How many.
+    public mutating func forgetQuietTrackers() -> Int {
+        guard newestPosition > .min else { return 0 }
+        return engine.forgetQuietUnknownTrackers(quietBefore: newestPosition - engine.settings.lateHorizon)
+    }
+
     /// Scans that were duplicates or conflicts (ignored).
     public private(set) var scansIgnored = 0
 

@@ -11,7 +11,7 @@ public enum StoredRegistry {
     static let tasksHeader = "task_id,agency_id,partner_agency_ids,enterprise_id,site_id,kind,start,end,announced_at,cross_region,status\n"
 
     public static func parser(_ c: Configuration) -> RegistryParser {
-        RegistryParser(coordinates: c.coordinates, calendar: c.engine.calendar, margin: c.engine.siteMarginM)
+        RegistryParser(coordinates: c.coordinates, calendar: c.engine.calendar, margin: c.engine.siteMarginM, bounds: c.registryBounds)
     }
 
     /// Reads and validates `dir` (nothing is taken unless all of it is valid), then imports it.

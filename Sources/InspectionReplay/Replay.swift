@@ -7,6 +7,8 @@ public struct Replay {
     public var positionFiles: [String]
     public var outDir: String
     public var coordinates: CoordinateSystem
+    /// `registry.bounds`: where every site must lie.
+    public var bounds: GeoBox?
     public var settings: EngineSettings
     /// Code scan files (SPEC §3.5): given (even empty), every occasion is judged at the end of the
     /// input (`unscanned_visit`); nil, none is.
@@ -56,7 +58,7 @@ public struct Replay {
         let registry: Registry
         do {
             registry = try RegistryDirectory.load(
-                registryDir, parser: RegistryParser(coordinates: coordinates, calendar: settings.calendar, margin: settings.siteMarginM))
+                registryDir, parser: RegistryParser(coordinates: coordinates, calendar: settings.calendar, margin: settings.siteMarginM, bounds: bounds))
         } catch { throw .registry(error) }
         var inputs: [(String, [UInt8])] = []
         for path in positionFiles {

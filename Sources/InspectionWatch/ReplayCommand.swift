@@ -31,9 +31,10 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let configuration = loadConfiguration(config)
-        let replay = Replay(registryDir: registry, positionFiles: positions, outDir: out,
+        var replay = Replay(registryDir: registry, positionFiles: positions, outDir: out,
                             coordinates: configuration.coordinates, settings: configuration.engine,
                             scanFiles: scans.isEmpty && !judgeScans ? nil : scans)
+        replay.bounds = configuration.registryBounds
         let started = MonotonicClock.now()
         let summary: Replay.Summary
         do { summary = try replay.run() } catch { fail(error.description) }

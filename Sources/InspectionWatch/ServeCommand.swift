@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "inspection-watch")
         signal(SIGPIPE, SIG_IGN)  // a broker or HTTP client gone away is an error to handle, not a death
-        guard let daemon = openDaemon(configuration, logger: logger) else { return }
+        guard let daemon = await openDaemon(configuration, logger: logger, metrics: registry) else { return }
         // The parts in the order they start; SIGTERM (systemd's stop) and SIGINT stop them in
         // reverse: systemd is told STOPPING, the HTTP server stops (no new requests; live streams
         // end, what is in flight is answered), then the daemon's parts (`Daemon.services`: MQTT
@@ -58,9 +58,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The daemon over its store. A store that cannot be opened for writing (a read-only file
     /// system, a full disk) is said clearly, and tried again until it can; the daemon does not
-    /// connect meanwhile, so the broker keeps every position for its session. A SIGTERM or SIGINT
-    /// meanwhile ends the wait (nil).
-    func openDaemon(_ configuration: Configuration, logger: Logger) -> Daemon? {
+    /// connect meanwhile, so the broker keeps every position for its session, and the HTTP port
+    /// answers `/health` (503, with the reason) and `/metrics` (`WaitingServer`). A SIGTERM or
+    /// SIGINT meanwhile ends the wait (nil).
+    func openDaemon(_ configuration: Configuration, logger: Logger, metrics: PrometheusCollectorRegistry) async -> Daemon? {
         let stop = DaemonSlot()
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT] {
@@ -73,26 +74,39 @@ struct ServeCommand: AsyncParsableCommand {
         defer { for s in sources { s.cancel() } }
         var since: Date?
         var said = Date.distantPast
+        var waiting: (server: WaitingServer, group: ServiceGroup, task: Task<Void, Error>)?
         while true {
             do {
                 let daemon = try Daemon(configuration: configuration, logger: logger)
                 if let since { logger.notice("store writable again", metadata: ["iw.failed_for_s": "\(Int(Date().timeIntervalSince(since)))"]) }
+                await Self.end(&waiting)
                 return daemon
             } catch {
-                if case .store = error {
-                    if since == nil { since = Date() }
-                    if Date().timeIntervalSince(said) >= 30 {
-                        said = Date()
-                        logger.critical("store cannot be opened for writing: not connecting to the broker, which keeps the positions; trying again every 2 s",
-                                        metadata: ["iw.error": "\(error)"])
-                    }
-                    if stop.stopRequested { return nil }
-                    Thread.sleep(forTimeInterval: 2)
-                    continue
+                guard case .store = error else { fail(error.description) }
+                if since == nil { since = Date() }
+                if Date().timeIntervalSince(said) >= 30 {
+                    said = Date()
+                    logger.critical("store cannot be opened for writing: not connecting to the broker, which keeps the positions; trying again every 2 s",
+                                    metadata: ["iw.error": "\(error)"])
                 }
-                fail(error.description)
+                if waiting == nil && configuration.daemon.httpPort > 0 {
+                    let server = WaitingServer(configuration: configuration, metrics: metrics)
+                    let group = ServiceGroup(services: [server.service()], logger: logger)
+                    waiting = (server, group, Task { try await group.run() })
+                }
+                waiting?.server.reason.withLockedValue { $0 = "store cannot be opened for writing: \(error)" }
+                if stop.stopRequested { await Self.end(&waiting); return nil }
+                try? await Task.sleep(for: .seconds(2))
             }
         }
+    }
+
+    /// The waiting server stopped, its port free for the daemon's.
+    static func end(_ waiting: inout (server: WaitingServer, group: ServiceGroup, task: Task<Void, Error>)?) async {
+        guard let w = waiting else { return }
+        await w.group.triggerGracefulShutdown()
+        _ = await w.task.result
+        waiting = nil
     }
 }
 

@@ -105,6 +105,31 @@ import Testing
         #expect(try parse(sites: Self.sites([Self.feature("BIG", "E2", ring(RegistryParser.maxVerticesPerSite))])).sites.count == 1)
     }
 
+    @Test func sitesOutsideRegistryBoundsAreRefusedAndASwapIsNamed() throws {
+        let cixi = GeoBox(minLat: 30.0, minLon: 121.0, maxLat: 30.4, maxLon: 121.6)
+        func parse(_ geometry: String) throws(RegistryError) -> Registry {
+            try RegistryParser(bounds: cixi).parse(sites: Array(Self.sites([Self.feature("S1", "E1", geometry, extra: "\"radius_m\": 30,")]).utf8),
+                                                   agencies: Array(Self.agencies.utf8), vehicles: Array(Self.vehicles.utf8), tasks: Array(Self.tasks.utf8))
+        }
+        let inside = "{\"type\": \"Point\", \"coordinates\": [121.25, 30.17]}"
+        #expect(try parse(inside).sites.count == 1)
+        let swapped = error { try parse("{\"type\": \"Point\", \"coordinates\": [30.17, 121.25]}") }
+        #expect(swapped?.field == "geometry.coordinates" && swapped?.location == "feature 1 (site_id \"S1\")")
+        // Out of range as a latitude already; a swap that stays in range is named as one:
+        #expect(swapped?.message.contains("out of range") == true)
+        let helsinkiBounds = GeoBox(minLat: 60.0, minLon: 24.5, maxLat: 60.4, maxLon: 25.3)
+        let e = error {
+            try RegistryParser(bounds: helsinkiBounds).parse(
+                sites: Array(Self.sites([Self.feature("S1", "E1", "{\"type\": \"Point\", \"coordinates\": [60.17, 24.94]}", extra: "\"radius_m\": 30,")]).utf8),
+                agencies: Array(Self.agencies.utf8), vehicles: Array(Self.vehicles.utf8), tasks: Array(Self.tasks.utf8))
+        }
+        #expect(e?.message == "[60.17, 24.94] is outside registry.bounds [24.5, 60.0, 25.3, 60.4] (lon and lat swapped? GeoJSON is [lon, lat])")
+        let elsewhere = error { try parse("{\"type\": \"Point\", \"coordinates\": [116.4, 39.9]}") }
+        #expect(elsewhere?.message == "[116.4, 39.9] is outside registry.bounds [121.0, 30.0, 121.6, 30.4]")
+        // Without bounds, anywhere in range is taken.
+        #expect(try self.parse(sites: Self.sites([Self.feature("S1", "E1", "{\"type\": \"Point\", \"coordinates\": [116.4, 39.9]}", extra: "\"radius_m\": 30,")])).sites.count == 1)
+    }
+
     @Test func csvErrorsNameTheLineAndField() {
         let badKind = Self.tasks + "T3,AMR,,E1,,inspection,2025-06-17,2025-06-17,,,\n"
         let e1 = error { try parse(sites: Self.sites([]), tasks: badKind) }

@@ -90,6 +90,12 @@ import Testing
         try disk.remount("ro")
         pid = try setup.startDaemon()
         #expect(eventually(10) { setup.log.contains("store cannot be opened for writing") }, "daemon log:\n\(setup.log)")
+        // Meanwhile the HTTP port says why instead of refusing connections (issue 28 item 9).
+        #expect(eventually(10) { httpGet(port: setup.httpPort, "/health")?.status == 503 })
+        let health = httpGet(port: setup.httpPort, "/health")
+        #expect(health?.body.contains("store cannot be opened for writing") == true, "\(String(describing: health))")
+        #expect(httpGet(port: setup.httpPort, "/metrics")?.status == 200)
+        #expect(httpGet(port: setup.httpPort, "/api/v1/alerts")?.status == 503)
         // Published while the store is read-only: the broker keeps them for the daemon's session.
         try E2E.publish(setup.fixes[third..<(2 * third)], format: .native, port: broker.port)
         Thread.sleep(forTimeInterval: 1)
@@ -97,6 +103,8 @@ import Testing
 
         try disk.remount("rw")
         #expect(eventually(20) { setup.log.contains("store writable again") }, "daemon log:\n\(setup.log)")
+        // The daemon's own server on the same port once the waiting one has let it go.
+        #expect(eventually(20) { Self.health(setup) == 200 }, "daemon log:\n\(setup.log)")
         try E2E.publish(setup.fixes[(2 * third)...], format: .native, port: broker.port)
         let store = try E2E.waitProcessed(setup, count: setup.fixes.count)
         try E2E.compare(store, with: try E2E.expected(setup))

@@ -172,7 +172,7 @@ import Testing
     @Test func everySettingIsRead() throws {
         let c = try Configuration.parse("""
         time_zone: Europe/Helsinki
-        registry: { coordinates: GCJ02 }
+        registry: { coordinates: GCJ02, bounds: [120.9, 29.9, 121.6, 30.5] }
         visits: { site_margin_m: 25.5, exit_grace: 90, max_gap: 1h, min_dwell: 4m }
         input: { max_speed_kmh: 150, reanchor_fixes: 4, max_future: 10m }
         rules:
@@ -191,6 +191,7 @@ import Testing
         """)
         let e = c.engine
         #expect(e.calendar.identifier == "Europe/Helsinki" && c.coordinates == .gcj02)
+        #expect(c.registryBounds == GeoBox(minLat: 29.9, minLon: 120.9, maxLat: 30.5, maxLon: 121.6))
         #expect(e.siteMarginM == 25.5 && e.exitGrace == 90_000 && e.maxGap == 3_600_000 && e.minDwell == 240_000)
         #expect(e.maxSpeedKmh == 150 && e.reanchorFixes == 4 && e.maxFuture == 600_000)
         #expect(e.taskSlack == 900_000 && e.announceLead == 172_800_000 && e.repeatWindow == 60 * 86_400_000)
@@ -252,6 +253,9 @@ import Testing
         ("severity:\n  tracker_silent: loud\n", "config:2: severity.tracker_silent: \"loud\" is not one of low, medium, high, critical"),
         ("registry:\n  coordinates: utm\n", "config:2: registry.coordinates: \"utm\" is not one of wgs84, gcj02, bd09"),
         ("visits: 3\n", "config:1: visits: must be a mapping of settings"),
+        ("registry:\n  bounds: [30.5, 121.6, 29.9, 120.9]\n", "config:2: registry.bounds: must be [min_lon, min_lat, max_lon, max_lat] (WGS 84, as a GeoJSON bbox), each min below its max"),
+        ("registry:\n  bounds: [120.9, 29.9, 121.6]\n", "config:2: registry.bounds: must be [min_lon, min_lat, max_lon, max_lat] (WGS 84, as a GeoJSON bbox), each min below its max"),
+        ("registry:\n  bounds: [a, 29.9, 121.6, 30.5]\n", "config:2: registry.bounds: \"a\" is not a number"),
         ("http:\n  tokens:\n    - { name: a, role: admin, token: 0123456789abcdef }\n", "config:3: http.tokens[0].role: \"admin\" is not one of supervisor, agency, readonly"),
         ("http:\n  tokens:\n    - { name: a, role: readonly, token: short }\n", "config:3: http.tokens[0].token: required, at least 16 characters"),
         ("http:\n  tokens:\n    - { name: a, role: agency, token: 0123456789abcdef }\n", "config:3: http.tokens[0].agency_id: required for role agency"),

@@ -6,9 +6,12 @@ public struct RegistryParser {
     public var coordinates: CoordinateSystem
     public var calendar: LocalCalendar
     public var margin: Double
+    /// Where every site must lie (`registry.bounds`, WGS 84): a vertex outside is an error — lat
+    /// and lon swapped, or a site of another city, is caught at the load instead of never matching.
+    public var bounds: GeoBox?
 
-    public init(coordinates: CoordinateSystem = .wgs84, calendar: LocalCalendar = .shanghai, margin: Double = 30) {
-        self.coordinates = coordinates; self.calendar = calendar; self.margin = margin
+    public init(coordinates: CoordinateSystem = .wgs84, calendar: LocalCalendar = .shanghai, margin: Double = 30, bounds: GeoBox? = nil) {
+        self.coordinates = coordinates; self.calendar = calendar; self.margin = margin; self.bounds = bounds
     }
 
     public func parse(sites: [UInt8], agencies: [UInt8], vehicles: [UInt8], tasks: [UInt8]) throws(RegistryError) -> Registry {
@@ -143,7 +146,13 @@ public struct RegistryParser {
             throw RegistryError(file: file, location: loc, field: "geometry.coordinates",
                                 message: "[\(lon), \(lat)] is out of range (lon −180…180, lat −90…90)")
         }
-        return ChinaCoordinates.toWGS84(LatLon(lat: lat, lon: lon), from: coordinates)
+        let p = ChinaCoordinates.toWGS84(LatLon(lat: lat, lon: lon), from: coordinates)
+        if let b = bounds, !b.contains(lat: p.lat, lon: p.lon) {
+            let swapped = b.contains(lat: lon, lon: lat) ? " (lon and lat swapped? GeoJSON is [lon, lat])" : ""
+            throw RegistryError(file: file, location: loc, field: "geometry.coordinates",
+                                message: "[\(lon), \(lat)] is outside registry.bounds [\(b.minLon), \(b.minLat), \(b.maxLon), \(b.maxLat)]\(swapped)")
+        }
+        return p
     }
 
     private func idString(_ raw: GeoJSONReader.Property?, file: String, loc: String, field: String) throws(RegistryError) -> String {
