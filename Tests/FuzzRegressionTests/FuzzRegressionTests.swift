@@ -56,6 +56,7 @@ import Testing
                 case .tasks: #expect(try RegistryParser().parseTasks(bytes, agencies: ["A1", "A2"]).count == 30)
                 case .config: _ = try Configuration.parse(String(decoding: bytes, as: UTF8.self))
                 case .scan: _ = try ScanFields.scan(json: bytes)
+                case .vehicleId: #expect(VehicleIdCheck.problem(bytes) == nil)
                 }
             }
         }

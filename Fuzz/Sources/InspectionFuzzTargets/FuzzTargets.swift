@@ -14,6 +14,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// A code scan as JSON (MQTT, the API) into a scan judge with a visit it may cover; the same
     /// bytes as a scans CSV file.
     case scan
+    /// Bytes as a vehicle id, on every path one arrives by: the topic (OwnTracks), a native
+    /// payload's field, a JT/T 808 terminal number; taken ones into the engine, its checkpoint
+    /// through JSON and back, and the forgetting of quiet unknown trackers.
+    case vehicleId = "vehicle-id"
 
     /// The target named by `IW_FUZZ_TARGET` (libFuzzer gives the harness no arguments of its own).
     public static let selected: FuzzTarget = {
@@ -85,6 +89,32 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 _ = judge.judge(now: scan.at == .min ? 0 : scan.at, registry: Self.registry, settings: settings)
             }
             _ = try? ScanFields.parseCSV(Array(bytes), file: "scans.csv")
+        case .vehicleId:
+            var engine = Engine(registry: Self.registry, settings: EngineSettings(), lateHorizon: true)
+            var out = EngineOutput()
+            let fix = Array(#"{"_type":"location","tst":1750000000,"lat":31.23,"lon":121.47}"#.utf8)
+            var escaped = ""
+            for u in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+                escaped += u.value < 0x20 || u == "\"" || u == "\\" ? String(format: "\\u%04x", u.value) : String(u)
+            }
+            let native = Array(#"{"vehicle_id":"\#(escaped)","ts":"2025-06-15T15:00:00Z","lat":31.23,"lon":121.47}"#.utf8)
+            let decoded = [fix.withUnsafeBufferPointer { PayloadDecoder.decode(.owntracks, payload: $0, topicVehicle: Array(bytes)) },
+                           native.withUnsafeBufferPointer { PayloadDecoder.decode(.native, payload: $0, topicVehicle: []) }]
+            var ts: Millis = 1_750_000_000_000
+            for case .success(let message) in decoded {
+                for case .success(let p) in message.items {
+                    precondition(VehicleIdCheck.problem(p.vehicle) == nil, "a vehicle id the check refuses was taken")
+                    let v = p.vehicle.withUnsafeBufferPointer { engine.vehicleNumber(bytes: $0) }
+                    ts += 60_000
+                    _ = engine.ingest(Position(vehicle: v, ts: ts, lat: p.lat, lon: p.lon), into: &out)
+                }
+            }
+            if let state = try? JSONEncoder().encode(engine.checkpoint()), let c = try? JSONDecoder().decode(EngineCheckpoint.self, from: state) {
+                var restored = Engine(registry: Self.registry, settings: EngineSettings(), restoring: c, lateHorizon: true, into: &out)
+                precondition(restored.checkpoint().vehicles == engine.checkpoint().vehicles, "a vehicle id changed through the checkpoint")
+                restored.forgetQuietUnknownTrackers(quietBefore: .max)
+                precondition(restored.trackers.unknown <= restored.checkpoint().openStays, "a quiet unknown tracker in no stay was kept")
+            }
         }
     }
 }

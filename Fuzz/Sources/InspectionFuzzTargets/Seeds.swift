@@ -86,6 +86,10 @@ public enum Seeds {
         try put(.scan, "covering", Array(#"{"scan_id":"SC1","enterprise_id":"E1","agency_id":"A1","at":"2025-06-15T15:10:00Z"}"#.utf8))
         try put(.scan, "other", Array(#"{"scan_id":"SC2","enterprise_id":"E2","agency_id":"A2","task_id":null,"at":"2025-06-15T23:10:00+08:00"}"#.utf8))
         try put(.scan, "task", Array(#"{"scan_id":"SC3","enterprise_id":"E1","agency_id":"A1","task_id":"T1","at":"2025-06-15T15:10:00.250Z"}"#.utf8))
+        // Vehicle ids as trackers send them: a terminal number, a plate, a phone's device name.
+        try put(.vehicleId, "terminal", Array("013900000001".utf8))
+        try put(.vehicleId, "plate", Array("浙B·00012".utf8))
+        try put(.vehicleId, "device", Array("alice-phone".utf8))
         try put(.config, "example", Array(try Data(contentsOf: URL(fileURLWithPath: repo + "/Config/inspection-watch.yaml"))))
         try put(.config, "daemon", Array("""
             mqtt:
