@@ -14,8 +14,11 @@ enum APIValues {
     }
 
     static func response(_ e: APIError) -> Response {
-        response(.object([("error", .object([("status", .int(Int64(e.status.code))), ("message", .string(e.message)),
-                                              ("field", .optional(e.field))]))]), status: e.status)
+        var r = response(.object([("error", .object([("status", .int(Int64(e.status.code))), ("message", .string(e.message)),
+                                                  ("field", .optional(e.field))]))]), status: e.status)
+        // RFC 6750: say which scheme a 401 wants.
+        if e.status == .unauthorized { r.headers[.wwwAuthenticate] = #"Bearer realm="inspection-watch""# }
+        return r
     }
 
     static func alert(_ a: StoredAlert) -> JSONValue { alert(a.record, status: a.status) }

@@ -375,19 +375,40 @@ struct SupervisionAPI: Sendable {
     }
 
     /// Server-Sent Events: `alert` (a new alert, as published on MQTT, with its status) and
-    /// `status` (an alert's status changed), each `data:` one JSON line; a comment every 15 s keeps
+    /// `status` (an alert's status changed), each `data:` one JSON line with an `id:` (an
+    /// `EventCursor`). A client that sends `Last-Event-ID` back (as EventSource does on its own
+    /// when it reconnects) first gets every event after it, from the store; without one, the stream
+    /// starts now. The live feed only wakes the stream: events are read from the store by the
+    /// cursor, so what is sent live and what is caught up are one path. A comment every 15 s keeps
     /// proxies from closing an idle stream.
     func events(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
-        let feed = daemon.feed.subscribe()
+        var start: EventCursor?
+        if let last = r.headers.first(where: { $0.name.canonicalName == "last-event-id" })?.value, !last.isEmpty {
+            guard let cursor = EventCursor(last) else {
+                throw .badRequest("Last-Event-ID", "\"\(last.prefix(40))\" is not an event id this server gave (<alerts>-<statuses>)")
+            }
+            start = cursor
+        }
+        // Woken by the feed, subscribed before the cursor is read: nothing committed after it is missed.
+        let wake = daemon.feed.subscribe()
+        let store = self.store
+        let from: EventCursor
+        if let start { from = start } else { from = try await Self.read { try await store.eventCursor() } }
         let own = p.agencyId
         let lines = AsyncStream<String> { continuation in
             let pump = Task {
-                for await e in feed {
-                    if let own, e.agencyId != own { continue }
-                    switch e {
-                    case .alert(let a): continuation.yield("event: alert\ndata: \(APIValues.alert(a, status: .open).serialized)\n\n")
-                    case .status(let s, _): continuation.yield("event: status\ndata: \(APIValues.change(s).serialized)\n\n")
+                var cursor = from
+                func drain() async -> Bool {
+                    while true {
+                        guard let page = try? await store.events(after: cursor, agencyId: own) else { return false }
+                        for (e, at) in page.events { continuation.yield(Self.sse(e, id: at)) }
+                        cursor = page.next
+                        if !page.more { return true }
                     }
+                }
+                guard await drain() else { continuation.finish(); return }
+                for await _ in wake {
+                    guard await drain() else { break }
                 }
                 continuation.finish()
             }
@@ -406,5 +427,12 @@ struct SupervisionAPI: Sendable {
                              for await line in lines.cancelOnGracefulShutdown() { try await writer.write(ByteBuffer(string: line)) }
                              try await writer.finish(nil)
                          })
+    }
+
+    static func sse(_ e: StoredEvent, id: EventCursor) -> String {
+        switch e {
+        case .alert(let a): return "id: \(id)\nevent: alert\ndata: \(APIValues.alert(a).serialized)\n\n"
+        case .status(let s, _): return "id: \(id)\nevent: status\ndata: \(APIValues.change(s).serialized)\n\n"
+        }
     }
 }

@@ -6,6 +6,7 @@ const TIME_ZONE = "__TIME_ZONE__";
 const KINDS = ["unregistered_visit", "unannounced_visit", "repeated_inspection", "multi_agency_inspection",
                "high_frequency", "out_of_jurisdiction", "tracker_silent", "unscanned_visit"];
 let token = sessionStorage.getItem("iw-token") || "";
+let lastEventId = "";
 let selected = null, map = null, layers = null, streamAbort = null;
 const $ = (id) => document.getElementById(id);
 // "2026-03-04 08:50:48" in the office's time zone.
@@ -55,7 +56,10 @@ async function listen() {
   if (streamAbort) streamAbort.abort();
   streamAbort = new AbortController();
   try {
-    const response = await fetch("/api/v1/events", { headers: { "Authorization": "Bearer " + token }, signal: streamAbort.signal });
+    // After a reconnect, the server sends what was missed since the last event seen.
+    const headers = { "Authorization": "Bearer " + token };
+    if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+    const response = await fetch("/api/v1/events", { headers, signal: streamAbort.signal });
     if (!response.ok) throw new Error(response.statusText);
     $("live").textContent = "(live)";
     const reader = response.body.getReader();
@@ -70,14 +74,16 @@ async function listen() {
         const block = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
         let event = "message", data = "";
         for (const line of block.split("\n")) {
-          if (line.startsWith("event: ")) event = line.slice(7);
+          if (line.startsWith("id: ")) lastEventId = line.slice(4);
+          else if (line.startsWith("event: ")) event = line.slice(7);
           else if (line.startsWith("data: ")) data += line.slice(6);
         }
         if (!data) continue;
         const payload = JSON.parse(data);
         if (event === "alert") {
           const wanted = $("filter-status").value, kind = $("filter-kind").value;
-          if ((!wanted || wanted.split(",").includes(payload.status)) && (!kind || kind === payload.kind)) {
+          const known = document.querySelector(`tr[data-alert-id="${CSS.escape(payload.alert_id)}"]`);
+          if (!known && (!wanted || wanted.split(",").includes(payload.status)) && (!kind || kind === payload.kind)) {
             $("alerts").prepend(row(payload, true));
             shown += 1; total += 1; count();
           }
