@@ -9,6 +9,14 @@ extension Engine {
         return (vehicleIds.count, unknown)
     }
 
+    /// Each tracker's newest position fed to visit detection (outliers held back are not), by id.
+    public func lastFixes() -> [String: Fix] {
+        var out: [String: Fix] = [:]
+        out.reserveCapacity(tracks.count)
+        for v in tracks.indices { if let f = tracks[v].last { out[vehicleIds.string(Int32(v))] = f } }
+        return out
+    }
+
     /// Forgets the trackers no vehicle in the registry names whose newest position is older than
     /// `quietBefore` and that are in no stay (nor hold fixes back as outliers): their id, track and
     /// kept fixes. The trackers kept are numbered again from 0, in their old order. A forgotten

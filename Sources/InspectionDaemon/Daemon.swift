@@ -98,6 +98,18 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
         return h
     }
 
+    /// The trackers' newest positions: asked of the engine's thread, which copies them at its next
+    /// report (each second); the copy before is answered if none comes within 3 s.
+    public func lastPositions() async -> [String: Fix] {
+        let asked = EngineRunner.monotonic()
+        lastFixes.withLockedValue { $0.wanted = true }
+        for _ in 0..<30 {
+            if let fresh = lastFixes.withLockedValue({ $0.takenAt >= asked ? $0.fixes : nil }) { return fresh }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return lastFixes.withLockedValue { $0.fixes }
+    }
+
     /// Asks the run loop to read the registry files again (SIGHUP).
     public func reload() {
         _ = commands.push(.reload(by: Caller(name: "SIGHUP", agencyId: nil)), reply: nil)
@@ -133,6 +145,8 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
     /// Most sites lie away from where the vehicles drive (`Engine.sitePlacementWarning`): said in
     /// `/health`, which stays ok (the daemon works; the registry is suspect).
     let sitePlacement = NIOLockedValueBox<String?>(nil)
+    /// The trackers' newest positions, copied by the engine's thread when the API wants them.
+    let lastFixes = NIOLockedValueBox<(wanted: Bool, takenAt: Double, fixes: [String: Fix])>((false, -1, [:]))
 
     /// The registry from the store, after importing `registry.dir` when it is set. At start, a
     /// folder that does not validate while the store holds a registry is said (log, `/health`,

@@ -82,7 +82,7 @@ final class EngineRunner: @unchecked Sendable {
         }
     }
 
-    private static func monotonic() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    static func monotonic() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     /// The loop, until `Daemon.stop`: then what memory holds is processed and committed, the
     /// engine's checkpoint saved, and commands refused from then on.
@@ -264,6 +264,11 @@ final class EngineRunner: @unchecked Sendable {
 
     /// Metrics and `/health` from the queues and the store; the loop's heartbeat.
     private func reportState(_ metrics: inout DaemonMetrics) {
+        if daemon.lastFixes.withLockedValue({ $0.wanted }) {
+            let fixes = processor.engine.lastFixes()
+            let now = Self.monotonic()
+            daemon.lastFixes.withLockedValue { $0 = (false, now, fixes) }
+        }
         for line in rejectLog.due(now: Self.monotonic()) { say(line) }
         daemon.engineAlive.set(Self.monotonic())
         let store = daemon.store

@@ -14,6 +14,9 @@ public protocol OfficeBackend: Sendable {
     /// A code scan posted through the API: journaled (durable) and handed to the engine like one
     /// from MQTT; stored once the engine has taken it. Fails only while the daemon cannot take it.
     func submitScan(_ scan: Scan) -> Result<Void, CommandError>
+    /// Each tracker's newest accepted position, by tracker id, as the engine has it (within about
+    /// a second: the engine's thread takes the copy between batches).
+    func lastPositions() async -> [String: Fix]
     /// Whether the broker is connected and the store writable, with the details `/health` shows.
     func health() -> (ok: Bool, detail: [String: String])
 }

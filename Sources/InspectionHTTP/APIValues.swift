@@ -5,11 +5,11 @@ import InspectionStore
 
 /// The API's JSON: records as the engine writes them (SPEC §4.4, §5), plus where each stands.
 enum APIValues {
-    static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+    static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok, contentType: String = "application/json") -> Response {
         var out: [UInt8] = []
         value.write(to: &out)
         out.append(10)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+        return Response(status: status, headers: [.contentType: contentType + "; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: out)))
     }
 
@@ -72,6 +72,66 @@ enum APIValues {
         }
         return .object([("site_id", .string(site.id)), ("enterprise_id", .string(site.enterpriseId)), ("name", .optional(site.name)),
                         ("region", .optional(site.region)), ("outline", .object(outline))])
+    }
+
+    /// A site as a GeoJSON Feature (`[lon, lat]`): its outline, or a Point with `radius_m`.
+    static func siteFeature(_ site: Site, _ g: SiteGeometry, enterpriseClass: String?) -> JSONValue {
+        func ring(_ r: [LatLon]) -> JSONValue { .array(r.map { .array([.double($0.lon), .double($0.lat)]) }) }
+        let geometry: JSONValue
+        var props: [(String, JSONValue)] = [("site_id", .string(site.id)), ("enterprise_id", .string(site.enterpriseId)),
+                                            ("name", .optional(site.name)), ("region", .optional(site.region)),
+                                            ("risk_class", .optional(site.riskClass)), ("enterprise_class", .optional(enterpriseClass))]
+        if let c = g.circle {
+            geometry = .object([("type", .string("Point")), ("coordinates", .array([.double(c.center.lon), .double(c.center.lat)]))])
+            props.append(("radius_m", .double(c.radiusM)))
+        } else {
+            // Each ring closed, as RFC 7946 wants.
+            let rings = g.rings.map { r in r.first.map { r.last == $0 ? r : r + [$0] } ?? r }
+            geometry = .object([("type", .string("MultiPolygon")), ("coordinates", .array(Self.polygons(rings).map { .array($0.map(ring)) }))])
+        }
+        return .object([("type", .string("Feature")), ("id", .string(site.id)), ("geometry", geometry), ("properties", .object(props))])
+    }
+
+    /// Rings grouped into polygons as the engine reads them (even-odd over all rings): a ring
+    /// inside an odd number of the others is a hole of the smallest one around it.
+    static func polygons(_ rings: [[LatLon]]) -> [[[LatLon]]] {
+        func inside(_ p: LatLon, _ r: [LatLon]) -> Bool {
+            var c = false
+            var j = r.count - 1
+            for i in r.indices {
+                if (r[i].lat > p.lat) != (r[j].lat > p.lat),
+                   p.lon < (r[j].lon - r[i].lon) * (p.lat - r[i].lat) / (r[j].lat - r[i].lat) + r[i].lon { c.toggle() }
+                j = i
+            }
+            return c
+        }
+        func area(_ r: [LatLon]) -> Double {
+            var a = 0.0
+            for i in r.indices { let j = (i + 1) % r.count; a += r[i].lon * r[j].lat - r[j].lon * r[i].lat }
+            return abs(a)
+        }
+        var around: [[Int]] = rings.map { _ in [] }
+        for (i, r) in rings.enumerated() {
+            guard let p = r.first else { continue }
+            for (k, o) in rings.enumerated() where k != i && inside(p, o) { around[i].append(k) }
+        }
+        var shells: [Int: [[LatLon]]] = [:]
+        var order: [Int] = []
+        for i in rings.indices where around[i].count % 2 == 0 { shells[i] = [rings[i]]; order.append(i) }
+        for i in rings.indices where around[i].count % 2 == 1 {
+            guard let shell = around[i].filter({ shells[$0] != nil }).min(by: { area(rings[$0]) < area(rings[$1]) }) else { continue }
+            shells[shell]!.append(rings[i])
+        }
+        return order.map { shells[$0]! }
+    }
+
+    static func agency(_ a: Agency, vehicles: Int) -> JSONValue {
+        let jurisdiction: JSONValue
+        switch a.jurisdiction {
+        case .everywhere: jurisdiction = .string("*")
+        case .regions(let r): jurisdiction = .array(r.sorted().map { .string($0) })
+        }
+        return .object([("agency_id", .string(a.id)), ("name", .string(a.name)), ("jurisdiction", jurisdiction), ("vehicles", .int(Int64(vehicles)))])
     }
 
     static func statistics(_ rows: [AgencyStatistics], classes: [ClassStatistics], from: Millis, to: Millis) -> JSONValue {

@@ -57,7 +57,7 @@ public struct HTTPServer: Sendable {
                 timeZone: configuration.engine.calendar.identifier).register(on: router)
         let api = SupervisionAPI(store: daemon.store, daemon: daemon, access: Access(tokens: configuration.daemon.apiTokens),
                                  calendar: configuration.engine.calendar,
-                                 shapes: SiteShapes(store: daemon.store, parser: StoredRegistry.parser(configuration)),
+                                 registry: RegistryView(store: daemon.store, parser: StoredRegistry.parser(configuration)),
                                  scanSlack: configuration.engine.scanSlack)
         let routes = api.register(on: router)
         return (router, routes)

@@ -23,7 +23,7 @@ struct SupervisionAPI: Sendable {
     let daemon: any OfficeBackend
     let access: Access
     let calendar: LocalCalendar
-    let shapes: SiteShapes
+    let registry: RegistryView
     /// `rules.scan_slack`: the scan rate's window (SPEC §3.5).
     let scanSlack: Millis
 
@@ -68,6 +68,9 @@ struct SupervisionAPI: Sendable {
         add(.post, "/api/v1/scans", postScan)
         add(.get, "/api/v1/stats", statistics)
         add(.get, "/api/v1/events", events)
+        add(.get, "/api/v1/sites", listSites)
+        add(.get, "/api/v1/agencies", listAgencies)
+        add(.get, "/api/v1/vehicles", listVehicles)
         return table
     }
 
@@ -145,7 +148,7 @@ struct SupervisionAPI: Sendable {
         let occasionIds = Self.occasionIds(inDetail: a.record.detail.serialized)
         let related = try await Self.read { try await store.visits(inOccasions: occasionIds) }
             .filter { $0.visitId != a.record.visitId }
-        let site = try await Self.read { try await shapes.site(a.record.siteId) }
+        let site = try await Self.read { try await registry.site(a.record.siteId) }
         return APIValues.response(.object([
             ("alert", APIValues.alert(a)),
             ("history", .array(history.map(APIValues.change))),
@@ -234,7 +237,7 @@ struct SupervisionAPI: Sendable {
         guard let v = try await Self.read({ try await store.visit(id: id) }) else { throw .notFound("no visit \"\(id)\"") }
         if let own = p.agencyId, v.agencyId != own { throw .forbidden("visit \"\(id)\" is not agency \"\(own)\"'s") }
         let track = try await Self.read { try await store.track(visitId: id) }
-        let site = try await Self.read { try await shapes.site(v.siteId) }
+        let site = try await Self.read { try await registry.site(v.siteId) }
         // A visit late positions changed is kept, marked with the visit that replaced it.
         let superseded = try await Self.read { try await store.supersession(visitId: id) }
         return APIValues.response(.object([
@@ -353,6 +356,64 @@ struct SupervisionAPI: Sendable {
         }
     }
 
+    /// The sites as GeoJSON (RFC 7946: `[lon, lat]`): polygons as drawn, a circle site as a Point
+    /// with its `radius_m`. Filters: `enterprise_id`, `q` (in the name or the enterprise id, as
+    /// the office searches by name or 统一社会信用代码), `bbox` (min_lon,min_lat,max_lon,max_lat).
+    func listSites(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let q = Query(r)
+        let enterprise = q.string("enterprise_id")
+        let text = q.string("q")?.lowercased()
+        var box: GeoBox?
+        if let b = q.string("bbox") {
+            let n = b.split(separator: ",").compactMap { Double($0) }
+            guard n.count == 4, n[0] <= n[2], n[1] <= n[3], n.allSatisfy(\.isFinite) else {
+                throw .badRequest("bbox", "must be min_lon,min_lat,max_lon,max_lat")
+            }
+            box = GeoBox(minLat: n[1], minLon: n[0], maxLat: n[3], maxLon: n[2])
+        }
+        let (limit, offset) = (try q.int("limit", default: 1000, min: 1, max: 100_000), try q.int("offset", default: 0, min: 0, max: Int(Int32.max)))
+        let found = try await Self.read {
+            try await registry.sites { s, g in
+                if let enterprise, s.enterpriseId != enterprise { return false }
+                if let text, !(s.name ?? "").lowercased().contains(text) && !s.enterpriseId.lowercased().contains(text) && !s.id.lowercased().contains(text) {
+                    return false
+                }
+                if let box, g.box.maxLat < box.minLat || g.box.minLat > box.maxLat || g.box.maxLon < box.minLon || g.box.minLon > box.maxLon {
+                    return false
+                }
+                return true
+            }
+        }
+        let classes = try await Self.read { try await registry.enterpriseClasses() }
+        let page = found.dropFirst(offset).prefix(limit)
+        return APIValues.response(.object([
+            ("type", .string("FeatureCollection")), ("total", .int(Int64(found.count))), ("limit", .int(Int64(limit))), ("offset", .int(Int64(offset))),
+            ("features", .array(page.map { APIValues.siteFeature($0.0, $0.1, enterpriseClass: classes[$0.0.enterpriseId]) })),
+        ]), contentType: "application/geo+json")
+    }
+
+    /// The agencies, with how many vehicles each has (an agency's token: its own).
+    func listAgencies(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let agencies = try await Self.read { try await registry.agencies() }.filter { p.agencyId == nil || $0.id == p.agencyId }
+        let vehicles = try await Self.read { try await registry.vehicles() }
+        let count = Dictionary(grouping: vehicles, by: \.agencyId).mapValues(\.count)
+        return APIValues.response(.object([("agencies", .array(agencies.map { APIValues.agency($0, vehicles: count[$0.id] ?? 0) }))]))
+    }
+
+    /// The vehicles with their agency, plate and newest position (as the engine has it); filter
+    /// `agency_id` (an agency's token: its own).
+    func listVehicles(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let agency = try Self.scope(p, asked: Query(r).string("agency_id"))
+        let vehicles = try await Self.read { try await registry.vehicles() }.filter { agency == nil || $0.agencyId == agency }
+        let names = Dictionary(try await Self.read { try await registry.agencies() }.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let last = await daemon.lastPositions()
+        return APIValues.response(.object([("vehicles", .array(vehicles.map { v in
+            .object([("vehicle_id", .string(v.id)), ("agency_id", .string(v.agencyId)), ("agency_name", .optional(names[v.agencyId])),
+                     ("plate", .optional(v.plate)),
+                     ("last_position", last[v.id].map { f in .object([("ts", .time(f.ts)), ("lat", .double(f.lat)), ("lon", .double(f.lon))]) } ?? .null)])
+        }))]))
+    }
+
     func reload(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
         guard p.mayReload else { throw .forbidden("role \(p.role.rawValue) may not reload the registry") }
         return try await submit(.reload(by: Self.caller(p)), created: false)
@@ -368,7 +429,7 @@ struct SupervisionAPI: Sendable {
         guard to > from else { throw .badRequest("to", "must be after from") }
         let slack = scanSlack
         let rows = try await Self.read { try store.statistics(from: from, to: to, agencyId: agency, scanSlack: slack) }
-        let classOf = try await Self.read { try await shapes.enterpriseClasses() }
+        let classOf = try await Self.read { try await registry.enterpriseClasses() }
         let classes = try await Self.read { try store.classStatistics(from: from, to: to, agencyId: agency, classOf: classOf) }
         return APIValues.response(APIValues.statistics(p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }, classes: classes,
                                                        from: from, to: to))
