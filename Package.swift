@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // ServiceGroup: `serve`'s parts started in order, stopped in reverse on SIGTERM/SIGINT.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // Pure engine: geometry, spatial index, dwell machine, rules, parsers of bytes. No I/O, no clock.
@@ -52,7 +53,7 @@ let package = Package(
         .target(
             name: "InspectionHTTP",
             dependencies: [
-                "InspectionCore", "InspectionConfig", "InspectionStore", "InspectionDaemon",
+                "InspectionCore", "InspectionConfig", "InspectionStore", "InspectionDaemon", "InspectionExports",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -68,6 +69,8 @@ let package = Package(
         ),
         // Files: reading and writing them whole, the registry folder (replay, import, serve, the simulator).
         .target(name: "InspectionFiles", dependencies: ["InspectionCore"]),
+        // Tables for the office to take away: CSV (UTF-8 with BOM, for Excel) and XLSX.
+        .target(name: "InspectionExports", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // Offline replay: files in, engine, NDJSON out.
         .target(name: "InspectionReplay", dependencies: ["InspectionCore", "InspectionFiles"]),
         .executableTarget(

@@ -98,8 +98,14 @@ struct SupervisionAPI: Sendable {
         (try q.int("limit", default: 100, min: 1, max: 1000), try q.int("offset", default: 0, min: 0, max: Int(Int32.max)))
     }
 
-    /// The narrowing alert and visit lists share, from the query (an agency's token confined to its own).
-    func records(_ q: Query, _ p: Principal) throws(APIError) -> RecordFilter {
+    /// Rows an export holds at most (every row of the filter, up to this).
+    static let exportLimit = 100_000
+    /// Visits a GeoJSON export holds at most (each with its track).
+    static let geoJSONLimit = 10_000
+
+    /// The narrowing alert and visit lists share, from the query (an agency's token confined to
+    /// its own). An export (`rows`) takes every row of the filter up to `rows` unless `limit` says fewer.
+    func records(_ q: Query, _ p: Principal, rows: Int? = nil) throws(APIError) -> RecordFilter {
         var f = RecordFilter()
         f.agencyId = try Self.scope(p, asked: q.string("agency_id"))
         f.enterpriseId = q.string("enterprise_id")
@@ -107,8 +113,17 @@ struct SupervisionAPI: Sendable {
         f.vehicleId = q.string("vehicle_id")
         f.from = try q.time("from", calendar: calendar)
         f.to = try q.time("to", calendar: calendar, endOfDay: true)
-        (f.limit, f.offset) = try Self.page(q)
+        if let rows {
+            (f.limit, f.offset) = (try q.int("limit", default: rows, min: 1, max: rows), try q.int("offset", default: 0, min: 0, max: Int(Int32.max)))
+        } else {
+            (f.limit, f.offset) = try Self.page(q)
+        }
         return f
+    }
+
+    /// Today in local time, for a download's name (`alerts-20260310.csv`).
+    func today() -> String {
+        String(calendar.localText(Millis(Date().timeIntervalSince1970 * 1000)).prefix(10).filter { $0 != "-" })
     }
 
     // MARK: routes
@@ -119,12 +134,17 @@ struct SupervisionAPI: Sendable {
 
     func listAlerts(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
         let q = Query(r)
+        let format = try ExportFormat.of(r, offered: [.json, .csv, .xlsx])
         var f = AlertFilter()
         f.kinds = try q.list("kind", AlertKind.self)
         f.statuses = try q.list("status", AlertStatus.self)
-        f.records = try records(q, p)
+        f.records = try records(q, p, rows: format == .json ? nil : Self.exportLimit)
         let filter = f
         let (items, total) = try await Self.read { try await store.alerts(filter) }
+        if format != .json {
+            let names = try await Self.read { try await registry.names() }
+            return try format.download(ExportTables.alerts(items, names: names, calendar: calendar), name: "alerts-\(today())")
+        }
         return APIValues.response(.object([("total", .int(Int64(total))), ("limit", .int(Int64(f.limit))), ("offset", .int(Int64(f.offset))),
                                            ("alerts", .array(items.map(APIValues.alert)))]))
     }
@@ -223,11 +243,23 @@ struct SupervisionAPI: Sendable {
 
     func listVisits(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
         let q = Query(r)
+        let format = try ExportFormat.of(r, offered: [.json, .csv, .xlsx, .geojson])
         var f = VisitFilter()
-        f.records = try records(q, p)
+        f.records = try records(q, p, rows: format == .json ? nil : format == .geojson ? Self.geoJSONLimit : Self.exportLimit)
         f.taskId = q.string("task_id")
         let filter = f
         let (items, total) = try await Self.read { try await store.visits(filter) }
+        if format != .json {
+            let names = try await Self.read { try await registry.names() }
+            if format == .geojson {
+                var tracked: [(VisitRecord, [Fix])] = []
+                for v in items { tracked.append((v, try await Self.read { try await store.track(visitId: v.visitId) })) }
+                var out: [UInt8] = []
+                ExportTables.visitsGeoJSON(tracked, names: names, calendar: calendar).write(to: &out)
+                return ExportFormat.file(out, contentType: format.contentType + "; charset=utf-8", name: "visits-\(today()).geojson")
+            }
+            return try format.download(ExportTables.visits(items, names: names, calendar: calendar), name: "visits-\(today())")
+        }
         return APIValues.response(.object([("total", .int(Int64(total))), ("limit", .int(Int64(f.limit))), ("offset", .int(Int64(f.offset))),
                                            ("visits", .array(items.map(\.json)))]))
     }
@@ -431,8 +463,13 @@ struct SupervisionAPI: Sendable {
         let rows = try await Self.read { try store.statistics(from: from, to: to, agencyId: agency, scanSlack: slack) }
         let classOf = try await Self.read { try await registry.enterpriseClasses() }
         let classes = try await Self.read { try store.classStatistics(from: from, to: to, agencyId: agency, classOf: classOf) }
-        return APIValues.response(APIValues.statistics(p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }, classes: classes,
-                                                       from: from, to: to))
+        let shown = p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }
+        let format = try ExportFormat.of(r, offered: [.json, .csv, .xlsx])
+        if format != .json {
+            let names = try await Self.read { try await registry.names() }
+            return try format.download(ExportTables.statistics(shown, names: names, from: from, to: to, calendar: calendar), name: "stats-\(today())")
+        }
+        return APIValues.response(APIValues.statistics(shown, classes: classes, from: from, to: to))
     }
 
     /// Server-Sent Events: `alert` (a new alert, as published on MQTT, with its status) and
