@@ -23,6 +23,19 @@ enum APIValues {
 
     static func alert(_ a: StoredAlert) -> JSONValue { alert(a.record, status: a.status) }
 
+    /// An alert with the names of its codes (kind, status, agency, site, vehicle) for the page.
+    static func alert(_ a: StoredAlert, names: Names) -> JSONValue {
+        guard case .object(var kv) = alert(a) else { return .null }
+        kv += names.json(kind: a.record.kind, status: a.status, agencyId: a.record.agencyId, siteId: a.record.siteId, vehicleId: a.record.vehicleId)
+        return .object(kv)
+    }
+
+    static func visit(_ v: VisitRecord, names: Names) -> JSONValue {
+        guard case .object(var kv) = v.json else { return .null }
+        kv += names.json(agencyId: v.agencyId, siteId: v.siteId, vehicleId: v.vehicleId)
+        return .object(kv)
+    }
+
     static func alert(_ a: AlertRecord, status: AlertStatus) -> JSONValue {
         guard case .object(var kv) = a.json else { return .null }
         kv.append(("status", .string(status.rawValue)))

@@ -59,15 +59,15 @@ struct Names: Sendable {
     func agency(_ id: String?) -> Table.Cell { .optional(id.map { agencies[$0] ?? $0 }) }
     func vehicle(_ id: String) -> Table.Cell { .text(plates[id] ?? id) }
     func site(_ id: String) -> Table.Cell { .text(sites[id] ?? id) }
-}
 
-extension RegistryView {
-    func names() async throws -> Names {
-        var n = Names()
-        for a in try await agencies() { n.agencies[a.id] = a.name }
-        for v in try await vehicles() { if let p = v.plate, !p.isEmpty { n.plates[v.id] = p } }
-        for (s, _) in try await sites(where: { _, _ in true }) { if let name = s.name, !name.isEmpty { n.sites[s.id] = name } }
-        return n
+    /// The names an alert's or a visit's codes have, for the page (Chinese first).
+    func json(kind: AlertKind? = nil, status: AlertStatus? = nil, agencyId: String?, siteId: String, vehicleId: String) -> [(String, JSONValue)] {
+        var kv: [(String, JSONValue)] = []
+        if let kind { kv.append(("kind_name", .string(kind.chineseName))) }
+        if let status { kv.append(("status_name", .string(status.chineseName))) }
+        kv += [("agency_name", .optional(agencyId.flatMap { agencies[$0] })), ("site_name", .optional(sites[siteId])),
+               ("vehicle_name", .optional(plates[vehicleId]))]
+        return kv
     }
 }
 

@@ -58,7 +58,7 @@ public struct HTTPServer: Sendable {
         let api = SupervisionAPI(store: daemon.store, daemon: daemon, access: Access(tokens: configuration.daemon.apiTokens),
                                  calendar: configuration.engine.calendar,
                                  registry: RegistryView(store: daemon.store, parser: StoredRegistry.parser(configuration)),
-                                 scanSlack: configuration.engine.scanSlack)
+                                 settings: configuration.engine)
         let routes = api.register(on: router)
         return (router, routes)
     }

@@ -16,6 +16,8 @@ actor RegistryView {
     private var vehicleList: [Vehicle] = []
     /// Each enterprise's risk class: its first site's, by `site_id`, that names one (as the engine has it).
     private var classes: [String: String] = [:]
+    /// Names for codes, made once per import.
+    private var cachedNames = Names()
 
     init(store: Store, parser: RegistryParser) { self.store = store; self.parser = parser }
 
@@ -35,7 +37,17 @@ actor RegistryView {
                 vehicleList = try parser.parseVehicles(bytes, agencies: Set(agencyList.map(\.id))).sorted { byteOrder($0.id, $1.id) }
             }
         }
+        var n = Names()
+        for a in agencyList { n.agencies[a.id] = a.name }
+        for v in vehicleList { if let p = v.plate, !p.isEmpty { n.plates[v.id] = p } }
+        for (id, (s, _)) in shapes { if let name = s.name, !name.isEmpty { n.sites[id] = name } }
+        cachedNames = n
         importedAt = at
+    }
+
+    func names() async throws -> Names {
+        try await refresh()
+        return cachedNames
     }
 
     func site(_ id: String) async throws -> (Site, SiteGeometry)? {

@@ -24,8 +24,9 @@ struct SupervisionAPI: Sendable {
     let access: Access
     let calendar: LocalCalendar
     let registry: RegistryView
-    /// `rules.scan_slack`: the scan rate's window (SPEC §3.5).
-    let scanSlack: Millis
+    /// The rules' settings: caps, task kinds' policies, `rules.scan_slack` (the scan rate's window).
+    let settings: EngineSettings
+    var scanSlack: Millis { settings.scanSlack }
 
     typealias Handler = @Sendable (Request, BasicRequestContext, Principal) async throws(APIError) -> Response
 
@@ -71,6 +72,7 @@ struct SupervisionAPI: Sendable {
         add(.get, "/api/v1/sites", listSites)
         add(.get, "/api/v1/agencies", listAgencies)
         add(.get, "/api/v1/vehicles", listVehicles)
+        add(.get, "/api/v1/enterprises/{enterprise_id}", enterprise)
         return table
     }
 
@@ -141,12 +143,12 @@ struct SupervisionAPI: Sendable {
         f.records = try records(q, p, rows: format == .json ? nil : Self.exportLimit)
         let filter = f
         let (items, total) = try await Self.read { try await store.alerts(filter) }
+        let names = try await Self.read { try await registry.names() }
         if format != .json {
-            let names = try await Self.read { try await registry.names() }
             return try format.download(ExportTables.alerts(items, names: names, calendar: calendar), name: "alerts-\(today())")
         }
         return APIValues.response(.object([("total", .int(Int64(total))), ("limit", .int(Int64(f.limit))), ("offset", .int(Int64(f.offset))),
-                                           ("alerts", .array(items.map(APIValues.alert)))]))
+                                           ("alerts", .array(items.map { APIValues.alert($0, names: names) }))]))
     }
 
     /// An alert the caller may see (404 if none, 403 if another agency's).
@@ -169,11 +171,12 @@ struct SupervisionAPI: Sendable {
         let related = try await Self.read { try await store.visits(inOccasions: occasionIds) }
             .filter { $0.visitId != a.record.visitId }
         let site = try await Self.read { try await registry.site(a.record.siteId) }
+        let names = try await Self.read { try await registry.names() }
         return APIValues.response(.object([
-            ("alert", APIValues.alert(a)),
+            ("alert", APIValues.alert(a, names: names)),
             ("history", .array(history.map(APIValues.change))),
             ("visit", visit),
-            ("related_visits", .array(related.map(\.json))),
+            ("related_visits", .array(related.map { APIValues.visit($0, names: names) })),
             ("site", site.map { APIValues.site($0.0, $0.1) } ?? .null),
         ]))
     }
@@ -249,8 +252,8 @@ struct SupervisionAPI: Sendable {
         f.taskId = q.string("task_id")
         let filter = f
         let (items, total) = try await Self.read { try await store.visits(filter) }
+        let names = try await Self.read { try await registry.names() }
         if format != .json {
-            let names = try await Self.read { try await registry.names() }
             if format == .geojson {
                 var tracked: [(VisitRecord, [Fix])] = []
                 for v in items { tracked.append((v, try await Self.read { try await store.track(visitId: v.visitId) })) }
@@ -261,7 +264,7 @@ struct SupervisionAPI: Sendable {
             return try format.download(ExportTables.visits(items, names: names, calendar: calendar), name: "visits-\(today())")
         }
         return APIValues.response(.object([("total", .int(Int64(total))), ("limit", .int(Int64(f.limit))), ("offset", .int(Int64(f.offset))),
-                                           ("visits", .array(items.map(\.json)))]))
+                                           ("visits", .array(items.map { APIValues.visit($0, names: names) }))]))
     }
 
     func visitDetail(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
@@ -424,6 +427,60 @@ struct SupervisionAPI: Sendable {
         ]), contentType: "application/geo+json")
     }
 
+    /// One enterprise's year (`year`, default the current local one): its sites and class, every
+    /// visit of every agency with its task, each agency's occasions against the cap that applies
+    /// (its class's, else `annual_cap`), and its open alerts. An agency's token sees its own.
+    func enterprise(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let id = try Self.parameter(c, "enterprise_id")
+        let now = Millis(Date().timeIntervalSince1970 * 1000)
+        let year = try Query(r).int("year", default: calendar.year(of: now), min: 2000, max: 2100)
+        let from = calendar.startOfDay(Timestamp.daysFromCivil(year: year, month: 1, day: 1))
+        let to = calendar.startOfDay(Timestamp.daysFromCivil(year: year + 1, month: 1, day: 1))
+        let sites = try await Self.read { try await registry.sites { s, _ in s.enterpriseId == id } }
+        guard !sites.isEmpty else { throw .notFound("no enterprise \"\(id)\" in the registry") }
+        var vf = VisitFilter()
+        vf.enterpriseId = id
+        vf.agencyId = p.agencyId
+        (vf.from, vf.to, vf.limit) = (from, to, Self.exportLimit)
+        let visitFilter = vf
+        let visits = try await Self.read { try await store.visits(visitFilter) }.items.sorted { $0.start < $1.start }
+        var tasks: [String: InspectionTask] = [:]
+        for t in Set(visits.compactMap(\.taskId)) { tasks[t] = try await Self.read { try await store.task(id: t) }?.task }
+        let classes = try await Self.read { try await registry.enterpriseClasses() }
+        let summary = EnterpriseYear(visits: visits, tasks: tasks, riskClass: classes[id], settings: settings)
+        var af = AlertFilter()
+        af.enterpriseId = id
+        af.agencyId = p.agencyId
+        af.statuses = [.open, .acknowledged]
+        af.limit = 1000
+        let alertFilter = af
+        let alerts = try await Self.read { try await store.alerts(alertFilter) }.items
+        let names = try await Self.read { try await registry.names() }
+        return APIValues.response(.object([
+            ("enterprise_id", .string(id)), ("name", .optional(sites.lazy.compactMap(\.0.name).first)),
+            ("risk_class", .optional(classes[id])), ("year", .int(Int64(year))),
+            ("annual_cap", .int(Int64(summary.cap))), ("reasonable_cap", .int(Int64(summary.reasonableCap))),
+            ("sites", .array(sites.map { s, g in
+                .object([("site_id", .string(s.id)), ("name", .optional(s.name)), ("region", .optional(s.region)),
+                         ("center", .array([.double((g.box.minLat + g.box.maxLat) / 2), .double((g.box.minLon + g.box.maxLon) / 2)]))])
+            })),
+            ("agencies", .array(summary.agencies.map { a in
+                .object([("agency_id", .string(a.agencyId)), ("agency_name", .optional(names.agencies[a.agencyId])),
+                         ("visits", .int(Int64(a.visits))), ("occasions", .int(Int64(a.occasions))),
+                         ("counting_occasions", .int(Int64(a.counting))), ("with_task", .int(Int64(a.withTask))),
+                         ("without_task", .int(Int64(a.withoutTask))), ("over_cap", .bool(a.counting > summary.cap))])
+            })),
+            ("visits", .array(visits.map { v in
+                guard case .object(var kv) = APIValues.visit(v, names: names) else { return .null }
+                let t = v.taskId.flatMap { tasks[$0] }
+                kv += [("task_kind", .optional(t?.kind.rawValue)), ("task_kind_name", .optional(t?.kind.chineseName)),
+                       ("counts_towards_cap", .bool(t.map { settings.policy($0.kind).countsTowardsCap } ?? true))]
+                return .object(kv)
+            })),
+            ("open_alerts", .array(alerts.map { APIValues.alert($0, names: names) })),
+        ]))
+    }
+
     /// The agencies, with how many vehicles each has (an agency's token: its own).
     func listAgencies(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
         let agencies = try await Self.read { try await registry.agencies() }.filter { p.agencyId == nil || $0.id == p.agencyId }
@@ -493,13 +550,15 @@ struct SupervisionAPI: Sendable {
         let from: EventCursor
         if let start { from = start } else { from = try await Self.read { try await store.eventCursor() } }
         let own = p.agencyId
+        let registry = self.registry
         let lines = AsyncStream<String> { continuation in
             let pump = Task {
                 var cursor = from
                 func drain() async -> Bool {
                     while true {
                         guard let page = try? await store.events(after: cursor, agencyId: own) else { return false }
-                        for (e, at) in page.events { continuation.yield(Self.sse(e, id: at)) }
+                        let names = page.events.isEmpty ? Names() : ((try? await registry.names()) ?? Names())
+                        for (e, at) in page.events { continuation.yield(Self.sse(e, id: at, names: names)) }
                         cursor = page.next
                         if !page.more { return true }
                     }
@@ -527,9 +586,9 @@ struct SupervisionAPI: Sendable {
                          })
     }
 
-    static func sse(_ e: StoredEvent, id: EventCursor) -> String {
+    static func sse(_ e: StoredEvent, id: EventCursor, names: Names) -> String {
         switch e {
-        case .alert(let a): return "id: \(id)\nevent: alert\ndata: \(APIValues.alert(a).serialized)\n\n"
+        case .alert(let a): return "id: \(id)\nevent: alert\ndata: \(APIValues.alert(a, names: names).serialized)\n\n"
         case .status(let s, _): return "id: \(id)\nevent: status\ndata: \(APIValues.change(s).serialized)\n\n"
         }
     }

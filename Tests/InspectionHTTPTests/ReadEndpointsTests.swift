@@ -57,3 +57,57 @@ import Testing
         #expect(grouped[0][1] == hole)
     }
 }
+
+/// The enterprise page's figures (issue 26 item 3): every agency's visits this year against the cap.
+@Suite struct EnterprisePageTests {
+    @Test func anEnterprisesYearCountsWhatTheStoreHolds() throws {
+        let w = try APIWorld()
+        try w.publishStays()
+        #expect(eventually(20) { (w.call("GET", "/api/v1/alerts", token: APIWorld.supervisor).json["total"] as? Int) == 1 })
+        let e = w.call("GET", "/api/v1/enterprises/E1?year=2026", token: APIWorld.supervisor)
+        #expect(e.status == 200)
+        #expect(e.json["name"] as? String == "Plant one" && e.json["annual_cap"] as? Int == 2)
+        let agencies = e.json["agencies"] as? [[String: Any]] ?? []
+        #expect(agencies.map { $0["agency_id"] as? String } == ["A1"])
+        #expect(agencies.first?["agency_name"] as? String == "Market")
+        #expect(agencies.first?["counting_occasions"] as? Int == 1 && agencies.first?["without_task"] as? Int == 1)
+        #expect(agencies.first?["over_cap"] as? Bool == false)
+        // The visits are the store's visits at E1, with names.
+        let stored = w.call("GET", "/api/v1/visits?enterprise_id=E1", token: APIWorld.supervisor).json["visits"] as? [[String: Any]] ?? []
+        let shown = e.json["visits"] as? [[String: Any]] ?? []
+        #expect(shown.map { $0["visit_id"] as? String } == stored.map { $0["visit_id"] as? String } && !shown.isEmpty)
+        #expect(shown.first?["site_name"] as? String == "Plant one" && shown.first?["counts_towards_cap"] as? Bool == true)
+        let open = e.json["open_alerts"] as? [[String: Any]] ?? []
+        #expect(open.map { $0["kind_name"] as? String } == ["无任务入企"])
+        #expect(open.first?["agency_name"] as? String == "Market" && open.first?["status_name"] as? String == "待处理")
+        // Another year is empty; an agency sees its own; an unknown enterprise is 404.
+        #expect((w.call("GET", "/api/v1/enterprises/E1?year=2025", token: APIWorld.supervisor).json["visits"] as? [Any])?.isEmpty == true)
+        #expect((w.call("GET", "/api/v1/enterprises/E1?year=2026", token: APIWorld.agencyA2).json["visits"] as? [Any])?.isEmpty == true)
+        #expect(w.call("GET", "/api/v1/enterprises/E9", token: APIWorld.supervisor).status == 404)
+        // Names ride on the lists too.
+        let alert = (w.call("GET", "/api/v1/alerts", token: APIWorld.readonly).json["alerts"] as? [[String: Any]])?.first
+        #expect(alert?["site_name"] as? String == "Plant one" && alert?["kind_name"] as? String == "无任务入企")
+    }
+
+    @Test func jointTasksCountForEveryAgencyAndExemptKindsCountForNone() {
+        let t0: Millis = 1_773_108_000_000
+        func visit(_ id: String, _ agency: String, occasion: String, task: String?, day: Int) -> VisitRecord {
+            VisitRecord(visitId: id, vehicleId: "V-\(agency)", agencyId: agency, siteId: "S1", enterpriseId: "E1", start: t0 + Millis(day) * 86_400_000,
+                        end: nil, points: 10, taskId: task, occasionId: occasion, openedAt: t0)
+        }
+        let tasks = [
+            "J": InspectionTask(id: "J", agencyId: "A1", partnerAgencyIds: ["A2"], enterpriseId: "E1", kind: .joint, start: t0, end: t0 + 86_400_000),
+            "C": InspectionTask(id: "C", agencyId: "A1", enterpriseId: "E1", kind: .complaint, start: t0, end: t0 + 400 * 86_400_000),
+        ]
+        var settings = EngineSettings()
+        settings.classCaps = ["A": 1]
+        let year = EnterpriseYear(visits: [visit("v1", "A1", occasion: "o1", task: "J", day: 0), visit("v2", "A1", occasion: "o2", task: "C", day: 5),
+                                           visit("v3", "A1", occasion: "o3", task: nil, day: 9)],
+                                  tasks: tasks, riskClass: "A", settings: settings)
+        #expect(year.cap == 1)
+        // A1: the joint occasion and the one without a task count, the complaint does not; A2
+        // sent no vehicle, but the joint task is its too.
+        #expect(year.agencies == [EnterpriseYear.Agency(agencyId: "A1", visits: 3, occasions: 3, counting: 2, withTask: 2, withoutTask: 1),
+                                  EnterpriseYear.Agency(agencyId: "A2", visits: 0, occasions: 1, counting: 1, withTask: 1, withoutTask: 0)])
+    }
+}
