@@ -130,6 +130,15 @@ import Testing
         #expect(try self.parse(sites: Self.sites([Self.feature("S1", "E1", "{\"type\": \"Point\", \"coordinates\": [116.4, 39.9]}", extra: "\"radius_m\": 30,")])).sites.count == 1)
     }
 
+    @Test func aCircleSiteHasABoundedRadius() throws {
+        let huge = error { try parse(sites: Self.sites([Self.feature("P1", "E1", Self.point, extra: "\"radius_m\": 1e300,")])) }
+        #expect(huge?.field == "radius_m" && huge?.message == "1e+300 m is over the 20000 m a site's radius may have")
+        #expect(try parse(sites: Self.sites([Self.feature("P1", "E1", Self.point, extra: "\"radius_m\": 20000,")])).sites.count == 1)
+        // The index stays within the world whatever it is given (the fuzzer's crash).
+        let wide = SiteIndex(geometries: [SiteGeometry(center: LatLon(lat: 89.9, lon: 179.9), radiusM: 1e300)], margin: 30)
+        #expect(wide.bestSite(lat: 0, lon: 0) == 0)
+    }
+
     @Test func csvErrorsNameTheLineAndField() {
         let badKind = Self.tasks + "T3,AMR,,E1,,inspection,2025-06-17,2025-06-17,,,\n"
         let e1 = error { try parse(sites: Self.sites([]), tasks: badKind) }

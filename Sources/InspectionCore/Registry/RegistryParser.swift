@@ -80,6 +80,10 @@ public struct RegistryParser {
                 throw RegistryError(file: file, location: loc, field: "radius_m",
                                     message: "a Point site needs a positive number radius_m")
             }
+            guard r <= Self.maxRadiusM else {
+                throw RegistryError(file: file, location: loc, field: "radius_m",
+                                    message: "\(r) m is over the \(Int(Self.maxRadiusM)) m a site's radius may have")
+            }
             geometry = SiteGeometry(center: c, radiusM: r)
         case "Polygon":
             geometry = try polygons([coordinates], file: file, loc: loc, warnings: &warnings)
@@ -102,6 +106,10 @@ public struct RegistryParser {
     /// Vertices one site may have, all its rings together: a building or a plot has tens to a
     /// few thousand; a 50 MB outline took ~540 MB resident and kept it.
     public static let maxVerticesPerSite = 100_000
+
+    /// A circle site's radius at most: a plant or a campus, not a district (a radius of 1e300 m
+    /// once made the spatial index's cell count overflow).
+    public static let maxRadiusM = 20_000.0
 
     private func polygons(_ polys: [GeoJSONReader.Coordinates], file: String, loc: String,
                           warnings: inout [String]) throws(RegistryError) -> SiteGeometry? {

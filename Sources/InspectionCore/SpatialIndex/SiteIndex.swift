@@ -91,7 +91,10 @@ public final class SiteIndex: Sendable {
         var pairs: [(UInt64, CellEntry)] = []
         pairs.reserveCapacity(geometries.count * 4)
         for (i, g) in geometries.enumerated() {
-            let b = g.box.expanded(byMetres: margin + 0.01)
+            // Within the world whatever the margin: cell numbers stay far from Int's bounds.
+            var b = g.box.expanded(byMetres: margin + 0.01)
+            b.minLat = max(-90, b.minLat); b.maxLat = min(90, b.maxLat)
+            b.minLon = max(-180, b.minLon); b.maxLon = min(180, b.maxLon)
             var level = 0
             while level < Self.levels - 1 {
                 let inv = 1 / Self.cellDeg(level)
