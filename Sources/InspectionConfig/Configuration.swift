@@ -163,6 +163,7 @@ public struct Configuration: Sendable, Equatable {
         if let v = try http.int("max_connections", min: 1, max: 100_000) { c.daemon.httpMaxConnections = v }
         if let v = try http.string("tiles") { c.daemon.tileURL = v.isEmpty ? nil : v }
         if let v = try http.string("leaflet_dir") { c.daemon.leafletDir = v }
+        if let v = try http.string("base_map") { c.daemon.baseMap = v.isEmpty ? nil : v }
         if let list = try http.list("tokens") {
             var seen = Set<String>()
             for var t in list {

@@ -52,6 +52,9 @@ public struct DaemonSettings: Sendable, Equatable {
     public var tileURL: String?
     /// Where Leaflet is (Debian's libjs-leaflet); the page loads nothing from the internet.
     public var leafletDir = "/usr/share/javascript/leaflet"
+    /// `http.base_map`: a GeoJSON file of roads (or any lines and areas) the page draws under
+    /// everything, for a government network with no tile server (nil: none).
+    public var baseMap: String?
 
     public init() {}
 }

@@ -55,6 +55,8 @@ struct Names: Sendable {
     var agencies: [String: String] = [:]
     var plates: [String: String] = [:]
     var sites: [String: String] = [:]
+    /// Each site's centre, [lat, lon] (the middle of its outline's box), for the overview's map.
+    var centers: [String: [Double]] = [:]
 
     func agency(_ id: String?) -> Table.Cell { .optional(id.map { agencies[$0] ?? $0 }) }
     func vehicle(_ id: String) -> Table.Cell { .text(plates[id] ?? id) }
@@ -66,7 +68,8 @@ struct Names: Sendable {
         if let kind { kv.append(("kind_name", .string(kind.chineseName))) }
         if let status { kv.append(("status_name", .string(status.chineseName))) }
         kv += [("agency_name", .optional(agencyId.flatMap { agencies[$0] })), ("site_name", .optional(sites[siteId])),
-               ("vehicle_name", .optional(plates[vehicleId]))]
+               ("vehicle_name", .optional(plates[vehicleId])),
+               ("site_center", centers[siteId].map { .array($0.map(JSONValue.double)) } ?? .null)]
         return kv
     }
 }

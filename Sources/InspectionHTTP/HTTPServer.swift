@@ -54,7 +54,7 @@ public struct HTTPServer: Sendable {
                      body: .init(byteBuffer: ByteBuffer(bytes: Self.openAPIDocument)))
         }
         WebPage(leafletDir: configuration.daemon.leafletDir, tileURL: configuration.daemon.tileURL,
-                timeZone: configuration.engine.calendar.identifier).register(on: router)
+                timeZone: configuration.engine.calendar.identifier, baseMap: configuration.daemon.baseMap).register(on: router)
         let api = SupervisionAPI(store: daemon.store, daemon: daemon, access: Access(tokens: configuration.daemon.apiTokens),
                                  calendar: configuration.engine.calendar,
                                  registry: RegistryView(store: daemon.store, parser: StoredRegistry.parser(configuration)),

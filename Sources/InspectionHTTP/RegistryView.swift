@@ -40,7 +40,10 @@ actor RegistryView {
         var n = Names()
         for a in agencyList { n.agencies[a.id] = a.name }
         for v in vehicleList { if let p = v.plate, !p.isEmpty { n.plates[v.id] = p } }
-        for (id, (s, _)) in shapes { if let name = s.name, !name.isEmpty { n.sites[id] = name } }
+        for (id, (s, g)) in shapes {
+            if let name = s.name, !name.isEmpty { n.sites[id] = name }
+            n.centers[id] = [(g.box.minLat + g.box.maxLat) / 2, (g.box.minLon + g.box.maxLon) / 2]
+        }
         cachedNames = n
         importedAt = at
     }

@@ -68,6 +68,7 @@ struct SupervisionAPI: Sendable {
         add(.get, "/api/v1/scans", listScans)
         add(.post, "/api/v1/scans", postScan)
         add(.get, "/api/v1/stats", statistics)
+        add(.get, "/api/v1/stats/series", statisticsSeries)
         add(.get, "/api/v1/events", events)
         add(.get, "/api/v1/sites", listSites)
         add(.get, "/api/v1/agencies", listAgencies)
@@ -527,6 +528,47 @@ struct SupervisionAPI: Sendable {
             return try format.download(ExportTables.statistics(shown, names: names, from: from, to: to, calendar: calendar), name: "stats-\(today())")
         }
         return APIValues.response(APIValues.statistics(shown, classes: classes, from: from, to: to))
+    }
+
+    /// The statistics of each local month (`interval=month`, the default), week (from Monday) or
+    /// day in [from, to] — at most 62 periods — for the overview's charts.
+    func statisticsSeries(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let q = Query(r)
+        let agency = try Self.scope(p, asked: q.string("agency_id"))
+        let year = calendar.yearBounds(of: Millis(Date().timeIntervalSince1970 * 1000))
+        let from = try q.time("from", calendar: calendar) ?? year.from
+        let to = try q.time("to", calendar: calendar, endOfDay: true) ?? year.to
+        guard to > from else { throw .badRequest("to", "must be after from") }
+        let interval = q.string("interval") ?? "month"
+        var starts: [Millis] = []
+        var day = calendar.day(of: from)
+        switch interval {
+        case "day": break
+        case "week": day -= (day + 3) % 7  // 1970-01-01 was a Thursday: back to Monday
+        case "month":
+            let (y, m, _) = Timestamp.civilFromDays(day)
+            day = Timestamp.daysFromCivil(year: y, month: m, day: 1)
+        default: throw .badRequest("interval", "\"\(interval.prefix(20))\" is not one of day, week, month")
+        }
+        while calendar.startOfDay(day) < to {
+            starts.append(max(from, calendar.startOfDay(day)))
+            guard starts.count <= 62 else { throw .badRequest("interval", "more than 62 periods: choose a longer interval or a shorter span") }
+            switch interval {
+            case "day": day += 1
+            case "week": day += 7
+            default:
+                let (y, m, _) = Timestamp.civilFromDays(day)
+                day = Timestamp.daysFromCivil(year: m == 12 ? y + 1 : y, month: m == 12 ? 1 : m + 1, day: 1)
+            }
+        }
+        let slack = scanSlack
+        var periods: [JSONValue] = []
+        for (i, start) in starts.enumerated() {
+            let end = i + 1 < starts.count ? starts[i + 1] : to
+            let rows = try await Self.read { try store.statistics(from: start, to: end, agencyId: agency, scanSlack: slack) }
+            periods.append(APIValues.statistics(p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }, classes: [], from: start, to: end))
+        }
+        return APIValues.response(.object([("interval", .string(interval)), ("from", .time(from)), ("to", .time(to)), ("periods", .array(periods))]))
     }
 
     /// Server-Sent Events: `alert` (a new alert, as published on MQTT, with its status) and

@@ -9,6 +9,11 @@ struct WebPage: Sendable {
     let tileURL: String?
     /// Times on the page are shown in the configured zone (`time_zone`), whatever the browser's.
     let timeZone: String
+    /// `http.base_map`: a GeoJSON file the page draws as its base layer when there are no tiles.
+    var baseMap: String? = nil
+
+    /// A base map larger than this is not served (the page would stall drawing it).
+    static let baseMapLimit = 64 << 20
 
     /// The Leaflet files the page uses; nothing else under `leafletDir` is served.
     static let leafletFiles: [String: String] = [
@@ -30,6 +35,7 @@ struct WebPage: Sendable {
         let js = String(decoding: PackageResources.app_js, as: UTF8.self)
             .replacingOccurrences(of: "\"__TILE_URL__\"", with: tileURL.map(Self.literal) ?? "null")
             .replacingOccurrences(of: "\"__TIME_ZONE__\"", with: Self.literal(timeZone))
+            .replacingOccurrences(of: "\"__BASE_MAP__\"", with: baseMap == nil ? "false" : "true")
         return Array(js.utf8)
     }
 
@@ -59,6 +65,16 @@ struct WebPage: Sendable {
         let js = ByteBuffer(bytes: script)
         router.get("/static/app.js") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"], body: .init(byteBuffer: js))
+        }
+        // Read when asked (the office may replace the file), bounded.
+        let baseMap = self.baseMap
+        router.get("/static/basemap.geojson") { _, _ -> Response in
+            guard let path = baseMap, let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int,
+                  size <= Self.baseMapLimit, let data = FileManager.default.contents(atPath: path) else {
+                return Response(status: .notFound)
+            }
+            return Response(status: .ok, headers: [.contentType: "application/geo+json", .cacheControl: "max-age=3600"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         let dir = leafletDir
         router.get("/static/leaflet/**") { request, context -> Response in

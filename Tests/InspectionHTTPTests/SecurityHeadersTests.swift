@@ -27,7 +27,10 @@ import Testing
         #expect(scripts.count == 2 && scripts.allSatisfy { $0.hasPrefix(" src=\"/static/") })
         let js = Self.raw(w.httpPort, "/static/app.js")
         #expect(js.contains("const TIME_ZONE = \"Asia/Shanghai\";") && js.contains("const TILE_URL = null;"))
-        #expect(js.contains("sessionStorage.getItem(\"iw-token\")") && !js.contains("localStorage"))
+        // The token lives for the tab only; what outlives it is the language chosen, nothing else.
+        #expect(js.contains("sessionStorage.getItem(\"iw-token\")"))
+        let kept = js.components(separatedBy: "localStorage.").dropFirst().map { String($0.prefix(while: { $0 != ")" })) }
+        #expect(Set(kept) == ["getItem(\"iw-lang\"", "setItem(\"iw-lang\", lang"], "\(kept)")
     }
 
     @Test func theTileServerIsTheOnlyOtherImageSource() {

@@ -3,10 +3,13 @@ import InspectionSim
 import InspectionTestSupport
 import Testing
 
-/// The supervision office's page in a real headless browser (Debian's chromium, driven by
+/// The supervision office's workbench in a real headless browser (Debian's chromium, driven by
 /// Tests/Browser/page_check.py) against `inspection-watch serve` fed by `inspection-sim publish`
-/// through a real broker: an alert appears live, is acknowledged, its status changes. The
-/// screenshot is kept in `.build/artifacts/web-page.png` (or `$INSPECTIONWATCH_ARTIFACTS`).
+/// through a real broker: Chinese first, names not codes; an alert appears live, its evidence a
+/// sentence, its track over the site and the roads of the base map; acknowledged, its status
+/// changes; a cut stream catches up; exports read back equal the API; the enterprise page's counts
+/// equal the store's; the overview's charts and map. Screenshots are kept in `.build/artifacts/`
+/// (or `$INSPECTIONWATCH_ARTIFACTS`): web-page.png, web-page-enterprise.png, web-page-overview.png.
 @Suite(.serialized) struct WebPageBrowserTests {
     static var bin: URL { SharedData.repoRoot.appendingPathComponent(".build/debug") }
     static var artifacts: URL {
@@ -14,7 +17,7 @@ import Testing
         return SharedData.repoRoot.appendingPathComponent(".build/artifacts")
     }
 
-    @Test func anAlertAppearsLiveAndIsAcknowledged() throws {
+    @Test func anOfficerWorksThroughTheWorkbench() throws {
         let broker = try TestBroker()
         defer { broker.stop() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("page-\(UUID().uuidString)")
@@ -33,6 +36,7 @@ import Testing
             store: { path: \(dir.path)/store.sqlite }
             http:
               port: \(httpPort)
+              base_map: \(SharedData.path("osm/kotka-roads.geojson"))
               tokens: [{ name: office, role: supervisor, token: \(token) }]
             """.utf8).write(to: config)
         let daemon = try spawn(Self.bin.appendingPathComponent("inspection-watch").path, ["serve", "--config", config.path],
@@ -42,12 +46,15 @@ import Testing
 
         try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
         let screenshot = Self.artifacts.appendingPathComponent("web-page.png")
-        try? FileManager.default.removeItem(at: screenshot)
+        for name in ["web-page.png", "web-page-enterprise.png", "web-page-overview.png"] {
+            try? FileManager.default.removeItem(at: Self.artifacts.appendingPathComponent(name))
+        }
         let ready = dir.appendingPathComponent("ready").path
         let output = dir.appendingPathComponent("browser.log").path
         let browser = try spawn("/usr/bin/env", ["python3", SharedData.repoRoot.appendingPathComponent("Tests/Browser/page_check.py").path,
                                                  "--url", "http://127.0.0.1:\(httpPort)/", "--token", token, "--ready", ready,
-                                                 "--screenshot", screenshot.path], stdout: output)
+                                                 "--screenshot", screenshot.path, "--store", dir.appendingPathComponent("store.sqlite").path,
+                                                 "--downloads", dir.appendingPathComponent("downloads").path], stdout: output)
         let browserLog = { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
         #expect(eventually(90) { FileManager.default.fileExists(atPath: ready) }, "the page did not go live:\n\(browserLog())")
         // Only now do the trackers start: every alert the page shows arrived live.
@@ -66,7 +73,11 @@ import Testing
         #expect(json["status"] as? String == "acknowledged")
         let last = (json["history"] as? [[String: Any]])?.last
         #expect(last?["actor"] as? String == "office" && last?["note"] as? String == "checked with the bureau")
-        let png = try Data(contentsOf: screenshot)
-        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000)
+        for name in ["web-page.png", "web-page-enterprise.png", "web-page-overview.png"] {
+            let png = try Data(contentsOf: Self.artifacts.appendingPathComponent(name))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "\(name)")
+        }
+        // The base map is served for the page's roads layer.
+        #expect(httpGet(port: httpPort, "/static/basemap.geojson")?.body.contains("FeatureCollection") == true)
     }
 }

@@ -222,6 +222,7 @@ import Testing
           tiles: "https://tiles.city.local/{z}/{x}/{y}.png"
           idle_timeout: 5s
           max_connections: 50
+          base_map: /srv/roads.geojson
           tokens:
             - { name: office, role: supervisor, token: 0123456789abcdef-office }
             - { name: market, role: agency, agency_id: AMR, token: 0123456789abcdef-market }
@@ -230,7 +231,7 @@ import Testing
         #expect(d.apiTokens == [APIToken(name: "office", role: .supervisor, token: "0123456789abcdef-office"),
                                 APIToken(name: "market", role: .agency, agencyId: "AMR", token: "0123456789abcdef-market")])
         #expect(d.tileURL == "https://tiles.city.local/{z}/{x}/{y}.png" && d.leafletDir == "/usr/share/javascript/leaflet")
-        #expect(d.httpIdleTimeout == 5_000 && d.httpMaxConnections == 50)
+        #expect(d.httpIdleTimeout == 5_000 && d.httpMaxConnections == 50 && d.baseMap == "/srv/roads.geojson")
         #expect(d.host == "broker.local" && d.port == 8883 && d.clientId == "iw-1" && d.username == "iw" && d.password == "secret")
         #expect(d.caFile == "/etc/iw/ca.crt" && d.alertTopicPrefix == "city/alerts" && d.storePath == "/tmp/iw.sqlite")
         #expect(d.subscriptions == [.init(filter: "jt808/+/+/up", format: .jt808), .init(filter: "owntracks/#", format: .owntracks),
