@@ -174,6 +174,9 @@ def main():
             agency = tr.get_attribute("data-agency")
             if agency in occasions and int(tr.find_elements(By.TAG_NAME, "td")[2].text) < occasions[agency]:
                 fail(f"{agency}: fewer occasions shown than the store's {occasions[agency]}")
+        for tr in driver.find_elements(By.CSS_SELECTOR, "#enterprise-agencies tr"):
+            if agencies.get(tr.get_attribute("data-agency"), "?") not in tr.text:
+                fail(f"the enterprise page names no agency: {tr.text!r}")
         if len(driver.find_elements(By.CSS_SELECTOR, "#enterprise-timeline circle.visit-dot")) != sum(store_counts.values()):
             fail("the timeline does not show every visit")
         driver.save_screenshot(a.screenshot.replace(".png", "-enterprise.png"))
@@ -185,6 +188,10 @@ def main():
         by_id("tab-overview").click()
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#stats tr")) >= 1)
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rates-svg line.target")) == 3)
+        for tr in driver.find_elements(By.CSS_SELECTOR, "#stats tr"):
+            agency = tr.get_attribute("data-agency")
+            if (agencies[agency] if agency else "全部部门") not in tr.text:
+                fail(f"the overview names no agency: {tr.text!r}")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rates-svg rect.rate-bar"))
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#alerts-svg rect.alert-bar"))
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#overview-map path.alert-site"))
