@@ -31,3 +31,64 @@ public enum RegistryDirectory {
                          vehicles: contents["vehicles.csv"] ?? [], tasks: contents["tasks.csv"] ?? [])
     }
 }
+
+extension RegistryDirectory {
+    /// Problems of a registry folder, found in one pass over all of it (an office fixing a folder
+    /// wants every error, not one per run): each file missing or too large; in each CSV file its
+    /// first error, then each line's own (up to `limit` in all); in sites.geojson its first error.
+    /// A vehicle's or task's agency is checked against the agencies that did validate. Empty: the
+    /// folder loads.
+    public static func problems(_ dir: String, parser: RegistryParser, limit: Int = 20) -> [RegistryError] {
+        var out: [RegistryError] = []
+        var bytes: [String: [UInt8]] = [:]
+        for f in files {
+            let path = dir + "/" + f
+            if let size = FileBytes.size(path), size > maxFileBytes {
+                out.append(RegistryError(file: path, message: "\(size >> 20) MB, over the \(maxFileBytes >> 20) MB a registry file may have"))
+                continue
+            }
+            do { bytes[f] = try FileBytes.read(path) } catch {
+                out.append(RegistryError(file: path, message: "cannot read: \(error.reason)"))
+            }
+        }
+        if let b = bytes["sites.geojson"] {
+            var warnings: [String] = []
+            do { _ = try parser.parseSites(b, warnings: &warnings) } catch { out.append(error) }
+        }
+        var agencies = Set<String>()
+        if let b = bytes["agencies.csv"] {
+            do { agencies = Set(try parser.parseAgencies(b).map(\.id)) } catch {
+                out += lineProblems(b, first: error) { line throws(RegistryError) in
+                    agencies.formUnion(try parser.parseAgencies(line).map(\.id))
+                }
+            }
+        }
+        if let b = bytes["vehicles.csv"] {
+            do { _ = try parser.parseVehicles(b, agencies: agencies) } catch {
+                out += lineProblems(b, first: error) { line throws(RegistryError) in _ = try parser.parseVehicles(line, agencies: agencies) }
+            }
+        }
+        if let b = bytes["tasks.csv"] {
+            do { _ = try parser.parseTasks(b, agencies: agencies) } catch {
+                out += lineProblems(b, first: error) { line throws(RegistryError) in _ = try parser.parseTasks(line, agencies: agencies) }
+            }
+        }
+        return Array(out.prefix(limit))
+    }
+
+    /// The whole file's first error, then each line's own, checked as the header and that line
+    /// alone (the line numbers are the file's). A duplicate id shows only as the first error.
+    static func lineProblems(_ bytes: [UInt8], first: RegistryError, check: ([UInt8]) throws(RegistryError) -> Void) -> [RegistryError] {
+        var out = [first]
+        let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        guard let header = lines.first else { return out }
+        for (i, line) in lines.enumerated().dropFirst() where !line.allSatisfy({ $0 == 13 || $0 == 32 }) {
+            do { try check(Array(header) + [10] + Array(line) + [10]) } catch {
+                var e = error
+                if e.location == "line 2" { e.location = "line \(i + 1)" }
+                if !out.contains(e) { out.append(e) }
+            }
+        }
+        return out
+    }
+}

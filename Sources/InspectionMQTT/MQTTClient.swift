@@ -120,7 +120,8 @@ public final class MQTTClient: @unchecked Sendable {
             try check(mosquitto_username_pw_set(h, user, settings.password), "username_pw_set")
         }
         if let tls = settings.tls {
-            try check(mosquitto_tls_set(h, tls.caFile, nil, tls.certFile, tls.keyFile, nil), "tls_set")
+            try check(mosquitto_tls_set(h, tls.caFile, nil, tls.certFile, tls.keyFile, nil),
+                      "TLS files refused (mqtt.ca_file \(tls.caFile)" + (tls.certFile.map { ", mqtt.cert_file \($0)" } ?? "") + (tls.keyFile.map { ", mqtt.key_file \($0)" } ?? "") + ")")
         }
         mosquitto_connect_callback_set(h) { _, obj, rc in
             guard let obj else { return }

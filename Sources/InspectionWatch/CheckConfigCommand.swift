@@ -4,16 +4,22 @@ import InspectionConfig
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validates a configuration file; names the setting that is wrong."
+        abstract: "Validates a configuration file and the files and folders it names; each error names the setting."
     )
 
     @Argument(help: "Configuration file (YAML).")
     var file: String
 
     func run() throws {
-        do {
-            let c = try Configuration.load(path: file)
-            print("\(file): ok (time zone \(c.engine.calendar.identifier), coordinates \(c.coordinates.rawValue))")
-        } catch { fail(error.description) }
+        let c: Configuration
+        do { c = try Configuration.load(path: file) } catch { fail(error.description) }
+        let problems = ConfigFiles.problems(c)
+        guard problems.isEmpty else {
+            // Every problem at once, each naming its setting: one run to fix them all.
+            var err = StandardError()
+            for p in problems { print("inspection-watch: \(file): \(p)", to: &err) }
+            exitProcess(2)
+        }
+        print("\(file): ok (time zone \(c.engine.calendar.identifier), coordinates \(c.coordinates.rawValue))")
     }
 }

@@ -1,11 +1,13 @@
 import ArgumentParser
 import InspectionConfig
+import InspectionCore
 
 @main
 struct InspectionWatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspection-watch",
         abstract: "Finds enforcement vehicles' visits to enterprises and flags unregistered, repeated and multi-agency inspections.",
+        version: BuildInfo.version,
         subcommands: [ServeCommand.self, ReplayCommand.self, ImportCommand.self, StatsCommand.self, CheckConfigCommand.self]
     )
 }

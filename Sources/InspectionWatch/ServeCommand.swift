@@ -30,6 +30,13 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "inspection-watch")
         signal(SIGPIPE, SIG_IGN)  // a broker or HTTP client gone away is an error to handle, not a death
+        // The files the configuration names: a TLS file missing is a stop that names it (not
+        // libmosquitto's "Invalid function arguments"); the rest is said and served around
+        // (a broken registry.dir: the store's registry; no Leaflet: the page without maps).
+        for p in ConfigFiles.problems(configuration) {
+            if p.fatal { fail("\(config): \(p)") }
+            logger.warning("configured file or folder unusable", metadata: ["iw.setting": "\(p.setting)", "iw.path": "\(p.path)", "iw.error": "\(p.message)"])
+        }
         guard let daemon = await openDaemon(configuration, logger: logger, metrics: registry) else { return }
         // The parts in the order they start; SIGTERM (systemd's stop) and SIGINT stop them in
         // reverse: systemd is told STOPPING, the HTTP server stops (no new requests; live streams

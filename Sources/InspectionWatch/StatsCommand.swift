@@ -44,7 +44,8 @@ struct StatsCommand: ParsableCommand {
             let classOf = (try? StoredRegistry.load(from: store, configuration: c))??.enterpriseClasses ?? [:]
             classes = try store.classStatistics(from: start, to: end, agencyId: agency, classOf: classOf)
         } catch { fail("\(path): \(error)") }
-        print("\(Timestamp.formatUTC(start)) … \(Timestamp.formatUTC(end))  (targets: 计划检查率 ≥ 75 %, 联合检查实施率 ≥ 80 %, 亮码检查率 ≥ 95 %)")
+        // The period as the office gave it: local time (the last instant shown is the end, exclusive).
+        print("\(calendar.localText(start)) … \(calendar.localText(end)) \(calendar.identifier)  (targets: 计划检查率 ≥ 75 %, 联合检查实施率 ≥ 80 %, 亮码检查率 ≥ 95 %)")
         func pct(_ v: Double?, _ target: Double) -> String {
             guard let v else { return "—" }
             return String(format: "%.1f %%", v * 100) + (v >= target ? "" : " (below)")

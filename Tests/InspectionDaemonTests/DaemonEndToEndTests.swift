@@ -229,11 +229,13 @@ import Testing
         #expect(Self.terminate(daemon) < 5)
     }
 
-    @Test func importOfABadRegistryIsOneLineAndTakesNothing() throws {
+    /// A bad folder: every error in one run, each naming file, line and field; no store is left behind.
+    @Test func importOfABadRegistryNamesEveryErrorAndLeavesNoFile() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("import-\(UUID().uuidString)")
         let registry = dir.appendingPathComponent("registry")
         try SharedData.writeRegistry(to: registry, sites: try SharedData.osmSites("osm/helsinki-polygons.geojson"),
-                                     agencies: "agency_id,name,jurisdiction\nAMR,Market,*\n", vehicles: "vehicle_id,agency_id,plate\n",
+                                     agencies: "agency_id,name,jurisdiction\nAMR,Market,*\n",
+                                     vehicles: "vehicle_id,agency_id,plate\nV1,POLICE,\nV2,AMR,\nV3,ARMY,\n",
                                      tasks: "task_id,agency_id,partner_agency_ids,enterprise_id,site_id,kind,start,end,announced_at,cross_region,status\nT1,NOPE,,E1,,planned,2025-01-01,2025-01-02,,,\n")
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = dir.appendingPathComponent("store.sqlite").path
@@ -243,8 +245,12 @@ import Testing
         waitpid(pid, &status, 0)
         let out = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect((status >> 8) & 0xff == 2)
-        #expect(out.contains("tasks.csv") && out.contains("agency_id") && out.split(separator: "\n").count == 1, "\(out)")
-        #expect(try Store(path: store).storedRegistryFiles() == nil)
+        let lines = out.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(out)")
+        #expect(lines.contains { $0.contains("vehicles.csv line 2, field agency_id") && $0.contains("POLICE") }, "\(out)")
+        #expect(lines.contains { $0.contains("vehicles.csv line 4, field agency_id") && $0.contains("ARMY") }, "\(out)")
+        #expect(lines.contains { $0.contains("tasks.csv line 2, field agency_id") }, "\(out)")
+        #expect(!FileManager.default.fileExists(atPath: store), "a failed import left a store behind")
     }
 
     /// A CA, and a broker certificate for 127.0.0.1 signed by it, made with openssl for the test.

@@ -158,6 +158,8 @@ import Testing
         waitpid(statsPid, &statsStatus, 0)
         let statsLines = (try String(contentsOfFile: statsOut, encoding: .utf8)).split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
         #expect(statsStatus == 0)
+        // The period as the office gave it, in local time (issue 27 item 7).
+        #expect((try String(contentsOfFile: statsOut, encoding: .utf8)).hasPrefix("2026-03-10 00:00:00 … 2026-03-11 00:00:00 Asia/Shanghai"))
         #expect(statsLines.first { $0.first == "all" }.map { Array($0.prefix(4)) } == ["all", "2", "2", "100.0"])
         #expect(statsLines.first { $0.first == "A1" }.map { Array($0.prefix(4)) } == ["A1", "1", "1", "100.0"])
 

@@ -11,6 +11,7 @@ struct InspectionSimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspection-sim",
         abstract: "Scenarios on real roads for InspectionWatch, and a tracker publisher.",
+        version: BuildInfo.version,
         subcommands: [Generate.self, Publish.self]
     )
 }
