@@ -77,6 +77,31 @@ struct ConfigReader {
         return d
     }
 
+    /// A secret given inline (`key`), or read from a file (`key_file`): a path, or a name in
+    /// systemd's credentials folder (`$CREDENTIALS_DIRECTORY`, `LoadCredential=`) when it has no
+    /// slash. The file's one line is the secret (a final newline dropped). Never put in a message.
+    mutating func secret(_ key: String, environment: [String: String]) throws(ConfigError) -> String? {
+        let fileKey = key + "_file"
+        let inline = try string(key)
+        guard let name = try string(fileKey) else { return inline }
+        guard inline == nil else { throw fail(fileKey, "give \(key) or \(fileKey), not both") }
+        let path: String
+        if name.contains("/") {
+            path = name
+        } else if let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty {
+            path = dir + "/" + name
+        } else {
+            throw fail(fileKey, "\"\(name)\" is a credential name, but $CREDENTIALS_DIRECTORY is not set (systemd LoadCredential=); give a path")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw fail(fileKey, "\(path): cannot be read")
+        }
+        var text = String(decoding: data, as: UTF8.self)
+        while let last = text.last, last == "\n" || last == "\r" { text.removeLast() }
+        guard !text.isEmpty, !text.contains("\n") else { throw fail(fileKey, "\(path): must hold the secret on one line") }
+        return text
+    }
+
     /// A list of numbers (`[120.9, 29.9, 121.6, 30.5]`).
     mutating func numbers(_ key: String) throws(ConfigError) -> [Double]? {
         used.insert(key)

@@ -15,15 +15,16 @@ public struct Configuration: Sendable, Equatable {
 
     public init() {}
 
-    public static func load(path: String) throws(ConfigError) -> Configuration {
+    /// `environment`: where `$CREDENTIALS_DIRECTORY` and `INSPECTIONWATCH_MQTT_PASSWORD` come from.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> Configuration {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ConfigError(file: path, line: nil, setting: "", message: "cannot read the file (\(error.localizedDescription))")
         }
-        return try parse(String(decoding: data, as: UTF8.self), file: path)
+        return try parse(String(decoding: data, as: UTF8.self), file: path, environment: environment)
     }
 
-    public static func parse(_ text: String, file: String = "config") throws(ConfigError) -> Configuration {
+    public static func parse(_ text: String, file: String = "config", environment: [String: String] = [:]) throws(ConfigError) -> Configuration {
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
             throw ConfigError(file: file, line: nil, setting: "", message: "not valid YAML: \(error)")
@@ -120,7 +121,9 @@ public struct Configuration: Sendable, Equatable {
             c.daemon.clientId = v
         }
         c.daemon.username = try mqtt.string("username")
-        c.daemon.password = try mqtt.string("password")
+        // Secrets outside the file the unit makes world-readable: a file, a systemd credential,
+        // or the environment.
+        c.daemon.password = try mqtt.secret("password", environment: environment) ?? environment["INSPECTIONWATCH_MQTT_PASSWORD"]
         c.daemon.caFile = try mqtt.string("ca_file")
         c.daemon.certFile = try mqtt.string("cert_file")
         c.daemon.keyFile = try mqtt.string("key_file")
@@ -172,7 +175,7 @@ public struct Configuration: Sendable, Equatable {
                 guard let role = APIToken.Role(rawValue: roleText) else {
                     throw t.fail("role", "\"\(roleText)\" is not one of " + APIToken.Role.allCases.map(\.rawValue).joined(separator: ", "))
                 }
-                guard let token = try t.string("token"), token.utf8.count >= 16 else {
+                guard let token = try t.secret("token", environment: environment), token.utf8.count >= 16 else {
                     throw t.fail("token", "required, at least 16 characters")
                 }
                 guard seen.insert(token).inserted else { throw t.fail("token", "the same token is given twice") }

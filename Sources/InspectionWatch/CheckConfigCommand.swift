@@ -10,10 +10,18 @@ struct CheckConfigCommand: ParsableCommand {
     @Argument(help: "Configuration file (YAML).")
     var file: String
 
+    @Flag(help: "As the service's ExecStartPre: fail only on what serve cannot run without (the YAML, secrets, TLS files); say the rest.")
+    var service = false
+
     func run() throws {
         let c: Configuration
         do { c = try Configuration.load(path: file) } catch { fail(error.description) }
-        let problems = ConfigFiles.problems(c)
+        var problems = ConfigFiles.problems(c)
+        if service {
+            var err = StandardError()
+            for p in problems where !p.fatal { print("inspection-watch: \(file): warning: \(p)", to: &err) }
+            problems = problems.filter(\.fatal)
+        }
         guard problems.isEmpty else {
             // Every problem at once, each naming its setting: one run to fix them all.
             var err = StandardError()

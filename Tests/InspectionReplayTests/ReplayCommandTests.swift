@@ -165,7 +165,7 @@ import Testing
     @Test func theExampleConfigurationSaysExactlyTheDefaults() throws {
         let c = try Configuration.load(path: TestFiles.repoRoot.appendingPathComponent("Config/inspection-watch.yaml").path)
         var expected = Configuration()
-        expected.registryDir = "/var/lib/inspection-watch/registry"
+        expected.registryDir = "/srv/inspection-watch/registry"
         #expect(c == expected)
     }
 
@@ -237,6 +237,39 @@ import Testing
         #expect(d.subscriptions == [.init(filter: "jt808/+/+/up", format: .jt808), .init(filter: "owntracks/#", format: .owntracks),
                                     .scans(filter: "city/scans/#")])
         #expect(d.scansJudged && !DaemonSettings().scansJudged && DaemonSettings().subscriptions.last == .scans(filter: "scans/+"))
+    }
+
+    /// Secrets outside the configuration (issue 27 item 2): a file, a systemd credential, the environment.
+    @Test func secretsComeFromFilesCredentialsOrTheEnvironment() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("broker-secret-1\n".utf8).write(to: dir.appendingPathComponent("mqtt-password"))
+        try Data("office-token-from-a-file-0001\n".utf8).write(to: dir.appendingPathComponent("office-token"))
+        let byPath = try Configuration.parse("mqtt: { password_file: \(dir.path)/mqtt-password }\n")
+        #expect(byPath.daemon.password == "broker-secret-1")
+        let credentials = try Configuration.parse("""
+            mqtt: { password_file: mqtt-password }
+            http:
+              tokens: [{ name: office, role: supervisor, token_file: office-token }]
+            """, environment: ["CREDENTIALS_DIRECTORY": dir.path])
+        #expect(credentials.daemon.password == "broker-secret-1")
+        #expect(credentials.daemon.apiTokens.first?.token == "office-token-from-a-file-0001")
+        #expect(try Configuration.parse("", environment: ["INSPECTIONWATCH_MQTT_PASSWORD": "from-env"]).daemon.password == "from-env")
+        // Mistakes are named, and no message shows a secret.
+        for (text, env, says) in [
+            ("mqtt: { password_file: mqtt-password }\n", [String: String](), "$CREDENTIALS_DIRECTORY is not set"),
+            ("mqtt: { password: inline, password_file: \(dir.path)/mqtt-password }\n", [:], "give password or password_file, not both"),
+            ("mqtt: { password_file: \(dir.path)/missing }\n", [:], "cannot be read"),
+        ] {
+            do {
+                _ = try Configuration.parse(text, environment: env)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.description.contains(says) && error.description.contains("mqtt.password_file"), "\(error)")
+                #expect(!error.description.contains("broker-secret-1"))
+            }
+        }
     }
 
     @Test(arguments: [
