@@ -145,6 +145,8 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
     /// Most sites lie away from where the vehicles drive (`Engine.sitePlacementWarning`): said in
     /// `/health`, which stays ok (the daemon works; the registry is suspect).
     let sitePlacement = NIOLockedValueBox<String?>(nil)
+    /// The broker's reachability, and when to remind the log that it is down.
+    let brokerWatch = NIOLockedValueBox(BrokerWatch())
     /// The trackers' newest positions, copied by the engine's thread when the API wants them.
     let lastFixes = NIOLockedValueBox<(wanted: Bool, takenAt: Double, fixes: [String: Fix])>((false, -1, [:]))
 

@@ -137,18 +137,27 @@ final class DaemonParts {
                     }
                 }
             }, onEvent: { [daemon, logger] e in
+                let broker = "\(d.host):\(d.port)"
+                let now = EngineRunner.monotonic()
                 switch e {
                 case .connected:
                     daemon.healthState.withLockedValue { $0.connected = true }
-                    logger.notice("mqtt connected", metadata: ["mqtt.broker": "\(d.host):\(d.port)"])
-                case .refused(let why): logger.error("mqtt connection refused", metadata: ["mqtt.broker": "\(d.host):\(d.port)", "mqtt.reason": "\(why)"])
+                    var meta: Logger.Metadata = ["mqtt.broker": "\(broker)"]
+                    if case .back(let s)? = daemon.brokerWatch.withLockedValue({ $0.connected(now: now) }) { meta["iw.down_s"] = "\(s)" }
+                    logger.notice("mqtt connected", metadata: meta)
+                case .refused(let why):
+                    let first = daemon.brokerWatch.withLockedValue { $0.failed("refused: " + why, now: now) }
+                    logger.error("mqtt connection refused", metadata: ["mqtt.broker": "\(broker)", "mqtt.reason": "\(why)", "iw.first": "\(first != nil)"])
                 case .disconnected(let why):
                     daemon.healthState.withLockedValue { $0.connected = false }
                     if daemon.disconnecting.get() { logger.notice("mqtt disconnected") } else {
-                        logger.warning("mqtt disconnected; reconnecting", metadata: ["mqtt.reason": "\(why)"])
+                        _ = daemon.brokerWatch.withLockedValue { $0.failed("disconnected: " + why, now: now) }
+                        logger.warning("mqtt disconnected; reconnecting", metadata: ["mqtt.broker": "\(broker)", "mqtt.reason": "\(why)"])
                     }
                 case .published(let mid): outbox.acknowledged(mid); daemon.writerRef.get()?.poke()
-                case .error(let what): logger.error("mqtt connection failed", metadata: ["mqtt.broker": "\(d.host):\(d.port)", "mqtt.reason": "\(what)"])
+                case .error(let what):
+                    _ = daemon.brokerWatch.withLockedValue { $0.failed(what, now: now) }
+                    logger.error("mqtt connection failed", metadata: ["mqtt.broker": "\(broker)", "mqtt.reason": "\(what)"])
                 }
             })
             for s in subscriptions { try client.subscribe(s.filter, qos: 1) }

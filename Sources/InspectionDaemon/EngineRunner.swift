@@ -264,6 +264,11 @@ final class EngineRunner: @unchecked Sendable {
 
     /// Metrics and `/health` from the queues and the store; the loop's heartbeat.
     private func reportState(_ metrics: inout DaemonMetrics) {
+        if case .stillDown(let reason, let seconds)? = daemon.brokerWatch.withLockedValue({ $0.due(now: Self.monotonic()) }) {
+            let d = daemon.configuration.daemon
+            logger.error("mqtt still not connected: positions wait in the trackers or the broker",
+                         metadata: ["mqtt.broker": "\(d.host):\(d.port)", "mqtt.reason": "\(reason)", "iw.down_s": "\(seconds)"])
+        }
         if daemon.lastFixes.withLockedValue({ $0.wanted }) {
             let fixes = processor.engine.lastFixes()
             let now = Self.monotonic()

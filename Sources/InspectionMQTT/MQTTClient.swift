@@ -214,6 +214,12 @@ public final class MQTTClient: @unchecked Sendable {
         if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue && rc != MOSQ_ERR_NO_CONN.rawValue {
             throw MQTTError(operation: "connect \(settings.host):\(settings.port)", code: rc)
         }
+        // Said at once, with the reason: the loop's retries say nothing of their own.
+        if rc == MOSQ_ERR_ERRNO.rawValue {
+            onEvent(.error("cannot connect to \(settings.host):\(settings.port): \(String(cString: strerror(errno)))"))
+        } else if rc == MOSQ_ERR_NO_CONN.rawValue {
+            onEvent(.error("cannot connect to \(settings.host):\(settings.port): no connection"))
+        }
         try check(mosquitto_loop_start(handle), "loop_start")
     }
 

@@ -21,7 +21,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = loadConfiguration(config)
+        // Under systemd, each line carries its priority for the journal.
+        let journal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
         LoggingSystem.bootstrap { label in
+            if journal { return JournalLogHandler(label: label) }
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = .info
             return h

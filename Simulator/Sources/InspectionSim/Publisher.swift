@@ -37,6 +37,9 @@ public final class Publisher: @unchecked Sendable {
         /// those later than every position go at the end. Sent in the first pass only.
         public var scans: [Scan] = []
         public var scanDelay: Millis = 3_600_000
+        /// How long the first connection may take before the run gives up (a broker never reached
+        /// is an error, not a progress bar at 0 %).
+        public var connectTimeout: Double = 30
         public init() {}
     }
 
@@ -84,7 +87,10 @@ public final class Publisher: @unchecked Sendable {
     }
 
     /// Publishes the positions of the trace files; `report` is called about twice a second.
-    public func run(files: [(name: String, bytes: [UInt8])], limit: Int = Int.max, report: (Progress) -> Void) throws -> Progress {
+    /// `problem`: what goes wrong reaching the broker, said at once (then the run retries until
+    /// `connectTimeout`).
+    public func run(files: [(name: String, bytes: [UInt8])], limit: Int = Int.max, problem: (String) -> Void = { _ in },
+                    report: (Progress) -> Void) throws -> Progress {
         var (positions, names) = try Self.load(files, fileOrder: options.fileOrder)
         if positions.count > limit { positions.removeLast(positions.count - limit) }
         let messages = Self.messages(positions, options: options)
@@ -125,8 +131,17 @@ public final class Publisher: @unchecked Sendable {
                 else { usleep(UInt32(max(1, wait)) * 1000) }
             }
         }
-        while (try? client.connectInline()) == nil {
-            if let why = lock.withLock({ refusal }) { throw SimError("the broker refused the connection: \(why)") }
+        let trying = Date()
+        var said = false
+        while true {
+            do { try client.connectInline(); break } catch {
+                if let why = lock.withLock({ refusal }) { throw SimError("the broker refused the connection: \(why)") }
+                let broker = "\(settings.host):\(settings.port)"
+                if Date().timeIntervalSince(trying) >= options.connectTimeout {
+                    throw SimError("cannot reach the broker at \(broker) for \(Int(options.connectTimeout)) s: \(error)")
+                }
+                if !said { said = true; problem("cannot reach the broker at \(broker) (\(error)); trying for \(Int(options.connectTimeout)) s") }
+            }
             report(Progress(published: 0, acknowledged: 0, total: positions.count, reconnects: 0, elapsed: 0))
             usleep(500_000)
         }

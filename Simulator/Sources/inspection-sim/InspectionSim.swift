@@ -110,6 +110,8 @@ struct Publish: ParsableCommand {
     @Option(help: "Code scans (scans.csv): each sent as JSON on scans/<agency_id> once the positions reach its time plus --scan-delay-s.")
     var scans: String?
     @Option(name: .customLong("scan-delay-s"), help: "How far behind the positions scans are sent, in seconds.") var scanDelayS = 3600
+    @Option(name: .customLong("connect-timeout-s"), help: "Give up (exit 2) when the broker cannot be reached for this long, in seconds.")
+    var connectTimeoutS = 30.0
     @Flag(help: "Publish in the files' line order (keeps planted delays and reordering) instead of time order.")
     var fileOrder = false
     @Flag(help: "No progress bar.") var quiet = false
@@ -157,7 +159,8 @@ struct Publish: ParsableCommand {
         var lastLine = Date.distantPast
         let final: Publisher.Progress
         do {
-            final = try Publisher(options: o).run(files: files) { p in
+            o.connectTimeout = max(0, connectTimeoutS)
+            final = try Publisher(options: o).run(files: files, problem: { FileHandle.standardError.write(Data(("inspection-sim: " + $0 + "\n").utf8)) }) { p in
                 guard !quiet else { return }
                 let share = p.total > 0 ? Double(p.published) / Double(p.total) : 1
                 let bar = String(repeating: "#", count: Int(share * 30)) + String(repeating: ".", count: 30 - Int(share * 30))
