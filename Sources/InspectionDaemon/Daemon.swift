@@ -51,6 +51,7 @@ public final class Daemon: OfficeBackend, @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.faults = Faults(logger: logger)
+        DaemonMetrics.registerAtStart()
         do {
             store = try Store(path: configuration.daemon.storePath, backgroundCheckpoints: true,
                               alertTopicPrefix: configuration.daemon.alertTopicPrefix)

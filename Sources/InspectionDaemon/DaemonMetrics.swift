@@ -31,6 +31,23 @@ struct DaemonMetrics {
     /// 1 when `registry.dir` was taken (or is not set), 0 while the store's registry is served
     /// because the folder does not validate.
     static let registryDirValid = Gauge(label: "iw_registry_dir_valid")
+    static let registryReloadsOK = Counter(label: "iw_registry_reloads_total", dimensions: [("outcome", "ok")])
+    static let registryReloadsFailed = Counter(label: "iw_registry_reloads_total", dimensions: [("outcome", "failed")])
+    /// 1 while connected to the broker.
+    static let mqttConnected = Gauge(label: "iw_mqtt_connected")
+    /// The running build, its version as a label (value 1), set when the daemon starts.
+    static func buildInfo() { Gauge(label: "iw_build_info", dimensions: [("version", BuildInfo.version)]).record(1) }
+
+    /// Every family created at start (a `static let` is made on first use): a scrape shows each
+    /// from the first, at 0, so a dashboard's queries and alert rules see it before it moves.
+    static func registerAtStart() {
+        buildInfo()
+        mqttConnected.record(0)
+        _ = (withdrawnByTaskChange, withdrawnByScans, registryReloadsOK, registryReloadsFailed, trackersForgotten)
+        registryDirValid.record(1)
+        for g in [checkpointBytes, trackers, unknownTrackers, sitesOutsideFleetArea] { g.record(0) }
+        _ = (alertDelay, checkpointDuration)
+    }
     /// Code scans received (SPEC §3.5) by where they came from; those ignored (the same again, or
     /// another scan under a `scan_id` taken) when scans are judged.
     let scansMQTT = Counter(label: "iw_scans_received_total", dimensions: [("source", "mqtt")])

@@ -142,6 +142,7 @@ final class DaemonParts {
                 switch e {
                 case .connected:
                     daemon.healthState.withLockedValue { $0.connected = true }
+                    DaemonMetrics.mqttConnected.record(1)
                     var meta: Logger.Metadata = ["mqtt.broker": "\(broker)"]
                     if case .back(let s)? = daemon.brokerWatch.withLockedValue({ $0.connected(now: now) }) { meta["iw.down_s"] = "\(s)" }
                     logger.notice("mqtt connected", metadata: meta)
@@ -150,6 +151,7 @@ final class DaemonParts {
                     logger.error("mqtt connection refused", metadata: ["mqtt.broker": "\(broker)", "mqtt.reason": "\(why)", "iw.first": "\(first != nil)"])
                 case .disconnected(let why):
                     daemon.healthState.withLockedValue { $0.connected = false }
+                    DaemonMetrics.mqttConnected.record(0)
                     if daemon.disconnecting.get() { logger.notice("mqtt disconnected") } else {
                         _ = daemon.brokerWatch.withLockedValue { $0.failed("disconnected: " + why, now: now) }
                         logger.warning("mqtt disconnected; reconnecting", metadata: ["mqtt.broker": "\(broker)", "mqtt.reason": "\(why)"])

@@ -193,6 +193,7 @@ final class EngineRunner: @unchecked Sendable {
             daemon.feed.publish(r.rematch)
             DaemonMetrics.withdrawnByTaskChange.increment(by: r.rematch.withdrawn.count)
             if let reg = r.registry {
+                DaemonMetrics.registryReloadsOK.increment()
                 logger.notice("registry reloaded", metadata: ["iw.sites": "\(reg.sites)", "iw.vehicles": "\(reg.vehicles)", "iw.tasks": "\(reg.tasks)",
                                                              "iw.alerts_raised": "\(r.rematch.raised.count)", "iw.alerts_withdrawn": "\(r.rematch.withdrawn.count)"])
             }
@@ -203,6 +204,7 @@ final class EngineRunner: @unchecked Sendable {
             }
         case .failure(let e):
             if case .reload = command {
+                DaemonMetrics.registryReloadsFailed.increment()
                 logger.error("registry not reloaded; the previous one stays", metadata: ["iw.error": "\(e)"])
             }
         }

@@ -36,11 +36,10 @@ public struct HTTPServer: Sendable {
         router.middlewares.add(SecurityHeaders(policy: WebPage.contentSecurityPolicy(tileURL: configuration.daemon.tileURL)))
         let metrics = self.metrics
         let daemon = self.daemon
+        router.middlewares.add(RequestMetrics())
         router.get("/metrics") { _, _ -> Response in
-            var buffer: [UInt8] = []
-            metrics.emit(into: &buffer)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: MetricsText.render(metrics))))
         }
         router.get("/health") { _, _ -> Response in
             let h = daemon.health()

@@ -26,10 +26,8 @@ public struct WaitingServer: Sendable {
         router.middlewares.add(SecurityHeaders(policy: WebPage.contentSecurityPolicy(tileURL: configuration.daemon.tileURL)))
         let metrics = self.metrics, reason = self.reason
         router.get("/metrics") { _, _ -> Response in
-            var buffer: [UInt8] = []
-            metrics.emit(into: &buffer)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: MetricsText.render(metrics))))
         }
         let unavailable: @Sendable (Request, BasicRequestContext) throws -> Response = { request, _ in
             let why = reason.withLockedValue { $0 }
