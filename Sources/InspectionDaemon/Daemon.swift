@@ -208,10 +208,13 @@ struct Health: Sendable {
     var connected = false
     var queueDepth = 0
     var unpublished = 0
+    /// Receive-to-processing delay of the latest batch.
+    var lagSeconds: Double?
 
     var snapshot: (ok: Bool, detail: [String: String]) {
-        (connected, ["mqtt": connected ? "connected" : "disconnected",
-                     "ingest_queue": String(queueDepth), "outbox_unpublished": String(unpublished)])
+        var d = ["mqtt": connected ? "connected" : "disconnected", "ingest_queue": String(queueDepth), "outbox_unpublished": String(unpublished)]
+        if let lagSeconds { d["lag_s"] = String(format: "%.1f", lagSeconds) }
+        return (connected, d)
     }
 }
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import InspectionCore
 import InspectionMQTT
 import InspectionStore
 import NIOConcurrencyHelpers
@@ -119,16 +120,22 @@ public struct SystemdService: Service {
     }
 
     private func status() -> String {
-        Self.status(health: daemon.health().detail, openAlerts: try? daemon.store.openAlertCount())
+        let calendar = daemon.configuration.engine.calendar
+        let midnight = calendar.startOfDay(calendar.day(of: Millis(Date().timeIntervalSince1970 * 1000)))
+        return Self.status(health: daemon.health().detail, openAlerts: try? daemon.store.openAlertCount(),
+                           alertsToday: try? daemon.store.alertCount(since: midnight))
     }
 
-    /// The line `systemctl status` shows: the broker, what waits, open alerts, what fails.
-    static func status(health: [String: String], openAlerts: Int?) -> String {
+    /// The line `systemctl status` shows: the broker, how far behind, what waits, today's and
+    /// open alerts, what fails.
+    static func status(health: [String: String], openAlerts: Int?, alertsToday: Int? = nil) -> String {
         var parts = [health["mqtt"] == "connected" ? "MQTT 已连接" : "MQTT 未连接"]
+        if let lag = health["lag_s"] { parts.append("延迟 \(lag) s") }
         if let q = health["ingest_queue"] { parts.append("待处理消息 \(q)") }
         if let o = health["outbox_unpublished"] { parts.append("待发布告警 \(o)") }
+        if let alertsToday { parts.append("今日告警 \(alertsToday)") }
         if let openAlerts { parts.append("未处理告警 \(openAlerts)") }
-        let known: Set<String> = ["mqtt", "ingest_queue", "outbox_unpublished", "store"]
+        let known: Set<String> = ["mqtt", "ingest_queue", "outbox_unpublished", "store", "lag_s"]
         for (part, error) in health.sorted(by: { $0.key < $1.key }) where !known.contains(part) || (part == "store" && error != "ok") {
             parts.append("故障 \(part): \(error)")
         }

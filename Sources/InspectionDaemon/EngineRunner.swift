@@ -111,8 +111,9 @@ final class EngineRunner: @unchecked Sendable {
             flushJournal()
             var batch = processor.process(entries)
             logRejections(batch)
-            metrics.batch(entries, batch, engine: processor.engine, now: Millis(Date().timeIntervalSince1970 * 1000),
-                          scansIgnored: processor.scansIgnored)
+            let now = Millis(Date().timeIntervalSince1970 * 1000)
+            metrics.batch(entries, batch, engine: processor.engine, now: now, scansIgnored: processor.scansIgnored)
+            if let last = entries.last { daemon.healthState.withLockedValue { $0.lagSeconds = Double(now - last.receivedAt) / 1000 } }
             if finishing {
                 // MQTT ingest stopped before this (the services stop in reverse order): what
                 // memory holds is processed; what only the journal holds (the engine was behind)

@@ -601,6 +601,11 @@ public final class Store: Sendable {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM alerts WHERE status = 'open'") ?? 0 }
     }
 
+    /// Alerts raised at or after `since` (today's, from local midnight).
+    public func alertCount(since: Millis) throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM alerts WHERE at >= ?", arguments: [since]) ?? 0 }
+    }
+
     public func count(_ table: String) throws -> Int {
         precondition(["visits", "visit_positions", "tasks", "registry_files", "alerts", "outbox", "dead_letters", "late_positions", "alert_status",
                       "scans"].contains(table))
