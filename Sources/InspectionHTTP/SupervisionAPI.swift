@@ -509,20 +509,30 @@ struct SupervisionAPI: Sendable {
         return try await submit(.reload(by: Self.caller(p)), created: false)
     }
 
-    func statistics(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
-        let q = Query(r)
+    /// A statistics call's agency (an agency's token: its own) and period (default: the current
+    /// local calendar year; `to` a date is inclusive).
+    func statisticsScope(_ q: Query, _ p: Principal) throws(APIError) -> (agency: String?, from: Millis, to: Millis) {
         let agency = try Self.scope(p, asked: q.string("agency_id"))
-        // Default: the current local calendar year.
         let year = calendar.yearBounds(of: Millis(Date().timeIntervalSince1970 * 1000))
         let from = try q.time("from", calendar: calendar) ?? year.from
         let to = try q.time("to", calendar: calendar, endOfDay: true) ?? year.to
         guard to > from else { throw .badRequest("to", "must be after from") }
+        return (agency, from, to)
+    }
+
+    /// The statistics rows a caller sees: an agency's token, its own agency's (not all agencies').
+    func statisticsRows(from: Millis, to: Millis, agency: String?, _ p: Principal) async throws(APIError) -> [AgencyStatistics] {
         let slack = scanSlack
         let rows = try await Self.read { try store.statistics(from: from, to: to, agencyId: agency, scanSlack: slack) }
+        return p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }
+    }
+
+    func statistics(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
+        let (agency, from, to) = try statisticsScope(Query(r), p)
+        let format = try ExportFormat.of(r, offered: [.json, .csv, .xlsx])
+        let shown = try await statisticsRows(from: from, to: to, agency: agency, p)
         let classOf = try await Self.read { try await registry.enterpriseClasses() }
         let classes = try await Self.read { try store.classStatistics(from: from, to: to, agencyId: agency, classOf: classOf) }
-        let shown = p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }
-        let format = try ExportFormat.of(r, offered: [.json, .csv, .xlsx])
         if format != .json {
             let names = try await Self.read { try await registry.names() }
             return try format.download(ExportTables.statistics(shown, names: names, from: from, to: to, calendar: calendar), name: "stats-\(today())")
@@ -534,11 +544,7 @@ struct SupervisionAPI: Sendable {
     /// day in [from, to] — at most 62 periods — for the overview's charts.
     func statisticsSeries(_ r: Request, _ c: BasicRequestContext, _ p: Principal) async throws(APIError) -> Response {
         let q = Query(r)
-        let agency = try Self.scope(p, asked: q.string("agency_id"))
-        let year = calendar.yearBounds(of: Millis(Date().timeIntervalSince1970 * 1000))
-        let from = try q.time("from", calendar: calendar) ?? year.from
-        let to = try q.time("to", calendar: calendar, endOfDay: true) ?? year.to
-        guard to > from else { throw .badRequest("to", "must be after from") }
+        let (agency, from, to) = try statisticsScope(q, p)
         let interval = q.string("interval") ?? "month"
         var starts: [Millis] = []
         var day = calendar.day(of: from)
@@ -561,12 +567,10 @@ struct SupervisionAPI: Sendable {
                 day = Timestamp.daysFromCivil(year: m == 12 ? y + 1 : y, month: m == 12 ? 1 : m + 1, day: 1)
             }
         }
-        let slack = scanSlack
         var periods: [JSONValue] = []
         for (i, start) in starts.enumerated() {
             let end = i + 1 < starts.count ? starts[i + 1] : to
-            let rows = try await Self.read { try store.statistics(from: start, to: end, agencyId: agency, scanSlack: slack) }
-            periods.append(APIValues.statistics(p.agencyId == nil ? rows : rows.filter { $0.agencyId != nil }, classes: [], from: start, to: end))
+            periods.append(APIValues.statistics(try await statisticsRows(from: start, to: end, agency: agency, p), classes: [], from: start, to: end))
         }
         return APIValues.response(.object([("interval", .string(interval)), ("from", .time(from)), ("to", .time(to)), ("periods", .array(periods))]))
     }

@@ -57,13 +57,9 @@ import Testing
         let trace = dir.appendingPathComponent("t.csv")
         try Data("vehicle_id,ts,lat,lon\nV1,1773108000,31.23,121.47\n".utf8).write(to: trace)
         let port = try TestBroker.freePort()
-        let log = dir.appendingPathComponent("publish.log").path
-        let pid = try spawn(SharedData.repoRoot.appendingPathComponent(".build/debug/inspection-sim").path,
-                            ["publish", "--broker", "127.0.0.1:\(port)", "--connect-timeout-s", "2", "--quiet", trace.path], stdout: log)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        let out = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect((status >> 8) & 0xff != 0)
+        let (status, out) = try runCapturing(SharedData.repoRoot.appendingPathComponent(".build/debug/inspection-sim").path,
+                                             ["publish", "--broker", "127.0.0.1:\(port)", "--connect-timeout-s", "2", "--quiet", trace.path], in: dir)
+        #expect(status != 0)
         #expect(out.contains("cannot reach the broker at 127.0.0.1:\(port)") && out.contains("trying for 2 s"), "\(out)")
         #expect(out.contains("for 2 s:"), "\(out)")
     }

@@ -10,11 +10,7 @@ import Testing
 /// arguments".
 @Suite struct ConfigFilesTests {
     static func run(_ args: [String], in dir: URL) throws -> (status: Int32, out: String) {
-        let log = dir.appendingPathComponent("out-\(UUID().uuidString).log").path
-        let pid = try spawn(DaemonEndToEndTests.executable, args, stdout: log)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return ((status >> 8) & 0xff, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        try runCapturing(DaemonEndToEndTests.executable, args, in: dir)
     }
 
     @Test func checkConfigNamesEveryMissingFileBySetting() throws {
@@ -77,11 +73,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let watch = try Self.run(["--version"], in: dir)
         #expect(watch.status == 0 && watch.out.trimmingCharacters(in: .whitespacesAndNewlines) == BuildInfo.version)
-        let log = dir.appendingPathComponent("sim.log").path
-        let pid = try spawn(SharedData.repoRoot.appendingPathComponent(".build/debug/inspection-sim").path, ["--version"], stdout: log)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        let said = try String(contentsOfFile: log, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(status == 0 && said == BuildInfo.version)
+        let sim = try runCapturing(SharedData.repoRoot.appendingPathComponent(".build/debug/inspection-sim").path, ["--version"], in: dir)
+        #expect(sim.status == 0 && sim.out.trimmingCharacters(in: .whitespacesAndNewlines) == BuildInfo.version)
     }
 }

@@ -9,11 +9,7 @@ import Testing
 /// and the installed example configuration passes the unit's own `check-config --service`.
 @Suite(.serialized) struct PackageInstallTests {
     static func sh(_ script: String, in dir: URL) throws -> (status: Int32, out: String) {
-        let log = dir.appendingPathComponent("sh-\(UUID().uuidString).log").path
-        let pid = try spawn("/bin/bash", ["-c", script], stdout: log)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return ((status >> 8) & 0xff, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        try runCapturing("/bin/bash", ["-c", script], in: dir)
     }
 
     @Test func thePackageInstallsIntoAFreshRootAndItsUnitVerifies() throws {

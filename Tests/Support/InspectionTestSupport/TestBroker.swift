@@ -133,6 +133,16 @@ public func spawn(_ path: String, _ args: [String], stdout: String = "/dev/null"
 
 /// Runs a program to its end; its exit status.
 @discardableResult
+/// Runs a program to its end: its exit code and what it wrote (stdout and stderr together, kept in
+/// a file under `dir`).
+public func runCapturing(_ path: String, _ args: [String], in dir: URL, environment: [String: String] = [:]) throws -> (status: Int32, out: String) {
+    let log = dir.appendingPathComponent("run-\(UUID().uuidString).log").path
+    let pid = try spawn(path, args, stdout: log, environment: environment)
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return ((status >> 8) & 0xff, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+}
+
 public func run(_ path: String, _ args: [String]) throws -> Int32 {
     let pid = try spawn(path, args)
     var status: Int32 = 0
