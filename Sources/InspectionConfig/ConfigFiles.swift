@@ -57,8 +57,8 @@ public enum ConfigFiles {
                 out.append(Problem(setting: "store.path", path: storeFile, message: "not writable by this user", fatal: false))
             }
         } else {
-            folder("store.path", (storeFile as NSString).deletingLastPathComponent.isEmpty ? "." : (storeFile as NSString).deletingLastPathComponent,
-                   writable: true)
+            let parent = (storeFile as NSString).deletingLastPathComponent
+            folder("store.path", parent.isEmpty ? "." : parent, writable: true)
         }
         if d.httpPort > 0 {
             folder("http.leaflet_dir", d.leafletDir, holding: ["leaflet.js", "leaflet.css"])

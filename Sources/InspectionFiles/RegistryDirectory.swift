@@ -14,15 +14,18 @@ public enum RegistryDirectory {
     /// The bytes of the four files, by name.
     public static func read(_ dir: String) throws(RegistryError) -> [String: [UInt8]] {
         var contents: [String: [UInt8]] = [:]
-        for f in files {
-            if let size = FileBytes.size(dir + "/" + f), size > maxFileBytes {
-                throw RegistryError(file: dir + "/" + f, message: "\(size >> 20) MB, over the \(maxFileBytes >> 20) MB a registry file may have")
-            }
-            do { contents[f] = try FileBytes.read(dir + "/" + f) } catch {
-                throw RegistryError(file: dir + "/" + f, message: "cannot read: \(error.reason)")
-            }
-        }
+        for f in files { contents[f] = try file(dir + "/" + f) }
         return contents
+    }
+
+    /// One file's bytes: too large or unreadable is an error naming it.
+    static func file(_ path: String) throws(RegistryError) -> [UInt8] {
+        if let size = FileBytes.size(path), size > maxFileBytes {
+            throw RegistryError(file: path, message: "\(size >> 20) MB, over the \(maxFileBytes >> 20) MB a registry file may have")
+        }
+        do { return try FileBytes.read(path) } catch {
+            throw RegistryError(file: path, message: "cannot read: \(error.reason)")
+        }
     }
 
     /// The registry those bytes make (all four files present, as `read` gives them).
@@ -42,14 +45,7 @@ extension RegistryDirectory {
         var out: [RegistryError] = []
         var bytes: [String: [UInt8]] = [:]
         for f in files {
-            let path = dir + "/" + f
-            if let size = FileBytes.size(path), size > maxFileBytes {
-                out.append(RegistryError(file: path, message: "\(size >> 20) MB, over the \(maxFileBytes >> 20) MB a registry file may have"))
-                continue
-            }
-            do { bytes[f] = try FileBytes.read(path) } catch {
-                out.append(RegistryError(file: path, message: "cannot read: \(error.reason)"))
-            }
+            do { bytes[f] = try file(dir + "/" + f) } catch { out.append(error) }
         }
         if let b = bytes["sites.geojson"] {
             var warnings: [String] = []

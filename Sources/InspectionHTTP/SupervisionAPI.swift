@@ -531,12 +531,13 @@ struct SupervisionAPI: Sendable {
         let (agency, from, to) = try statisticsScope(Query(r), p)
         let format = try ExportFormat.of(r, offered: [.json, .csv, .xlsx])
         let shown = try await statisticsRows(from: from, to: to, agency: agency, p)
-        let classOf = try await Self.read { try await registry.enterpriseClasses() }
-        let classes = try await Self.read { try store.classStatistics(from: from, to: to, agencyId: agency, classOf: classOf) }
         if format != .json {
             let names = try await Self.read { try await registry.names() }
             return try format.download(ExportTables.statistics(shown, names: names, from: from, to: to, calendar: calendar), name: "stats-\(today())")
         }
+        // By risk class: in the JSON only (the tables are per agency).
+        let classOf = try await Self.read { try await registry.enterpriseClasses() }
+        let classes = try await Self.read { try store.classStatistics(from: from, to: to, agencyId: agency, classOf: classOf) }
         return APIValues.response(APIValues.statistics(shown, classes: classes, from: from, to: to))
     }
 
